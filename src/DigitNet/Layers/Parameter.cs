@@ -68,4 +68,9 @@ public enum ParameterKind
     Scale,
     /// <summary>A normalisation shift (beta); not decayed.</summary>
     Shift,
+    /// <summary>
+    /// A statistic updated by the forward pass, such as a running mean; saved and restored with the
+    /// model but never changed by optimisers.
+    /// </summary>
+    Statistic,
 }

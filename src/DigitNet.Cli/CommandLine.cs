@@ -1,0 +1,102 @@
+namespace DigitNet.Cli;
+
+/// <summary>Thrown for bad command-line input; Program prints the message as one line and exits with code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>
+/// The arguments of one command: <c>--name value</c>, <c>--name=value</c>, bare flags and
+/// positional arguments, split once and then consumed by name so that leftovers can be reported.
+/// </summary>
+public sealed class CommandLine
+{
+    private readonly List<(string Name, string? Value)> _options = [];
+    private readonly HashSet<int> _consumed = [];
+
+    /// <summary>Positional arguments in order.</summary>
+    public List<string> Positionals { get; } = [];
+
+    /// <summary>
+    /// Splits <paramref name="args"/>. Names in <paramref name="flags"/> take no value; every
+    /// other option takes the next argument (or the text after '=') as its value.
+    /// </summary>
+    public static CommandLine Parse(IReadOnlyList<string> args, IReadOnlySet<string> flags)
+    {
+        var line = new CommandLine();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg == "--")
+            {
+                line.Positionals.Add(arg);
+                continue;
+            }
+
+            string name = arg[2..];
+            string? value = null;
+            int eq = name.IndexOf('=');
+            if (eq >= 0)
+            {
+                value = name[(eq + 1)..];
+                name = name[..eq];
+            }
+            else if (!flags.Contains(name))
+            {
+                if (i + 1 >= args.Count)
+                    throw new UsageException($"option --{name} needs a value");
+                value = args[++i];
+            }
+            line._options.Add((name, value));
+        }
+        return line;
+    }
+
+    /// <summary>Takes the value of option <paramref name="name"/> (the last one wins), or null if absent.</summary>
+    public string? Take(string name)
+    {
+        string? value = null;
+        for (int i = 0; i < _options.Count; i++)
+        {
+            if (_options[i].Name != name) continue;
+            _consumed.Add(i);
+            value = _options[i].Value ?? throw new UsageException($"option --{name} needs a value");
+        }
+        return value;
+    }
+
+    /// <summary>Takes a flag; true if it was given.</summary>
+    public bool TakeFlag(string name)
+    {
+        bool found = false;
+        for (int i = 0; i < _options.Count; i++)
+        {
+            if (_options[i].Name != name) continue;
+            if (_options[i].Value is not null)
+                throw new UsageException($"option --{name} takes no value, got '{_options[i].Value}'");
+            _consumed.Add(i);
+            found = true;
+        }
+        return found;
+    }
+
+    /// <summary>Takes an integer option within [<paramref name="minimum"/>, <paramref name="maximum"/>].</summary>
+    public int TakeInt(string name, int fallback, int minimum = int.MinValue, int maximum = int.MaxValue)
+    {
+        string? text = Take(name);
+        if (text is null) return fallback;
+        if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int value)
+            || value < minimum || value > maximum)
+            throw new UsageException($"--{name}: invalid value '{text}'; expected an integer from {minimum} to {maximum}");
+        return value;
+    }
+
+    /// <summary>The options not taken yet, in the order given.</summary>
+    public IEnumerable<(string Name, string? Value)> Remaining() =>
+        _options.Where((_, i) => !_consumed.Contains(i));
+
+    /// <summary>Throws for the first option nobody took, listing the valid ones.</summary>
+    public void RejectRemaining(string command, IEnumerable<string> valid)
+    {
+        foreach (var (name, _) in Remaining())
+            throw new UsageException($"unknown option --{name} for '{command}'; run 'digitnet {command} --help' for the valid options");
+    }
+}

@@ -1,0 +1,70 @@
+using DigitNet.Data;
+using DigitNet.Training;
+
+namespace DigitNet.Cli
+{
+    /// <summary>Entry point of <c>digitnet</c>: dispatches to a command and turns input errors into one-line messages.</summary>
+    public static class Program
+    {
+        public const int UsageExitCode = 2;
+
+        private static readonly Dictionary<string, (Func<IReadOnlyList<string>, int> Run, string Summary)> Commands = new()
+        {
+            ["train"] = (TrainCommand.Run, "train a classifier on digits.mat and report test accuracy"),
+        };
+
+        public static int Main(string[] args)
+        {
+            if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+            {
+                Console.Out.Write(Usage());
+                return args.Length == 0 ? UsageExitCode : 0;
+            }
+            if (args[0] == "--version")
+            {
+                Console.Out.WriteLine($"digitnet {typeof(Program).Assembly.GetName().Version}");
+                return 0;
+            }
+            if (!Commands.TryGetValue(args[0], out var command))
+            {
+                Console.Error.WriteLine($"digitnet: unknown command '{args[0]}'; expected one of {string.Join(", ", Commands.Keys)}");
+                return UsageExitCode;
+            }
+
+            try
+            {
+                return command.Run(args[1..]);
+            }
+            catch (Exception e) when (IsInputError(e))
+            {
+                Console.Error.WriteLine($"digitnet {args[0]}: error: {OneLine(e.Message)}");
+                return UsageExitCode;
+            }
+            catch (Exception e) when (Environment.GetEnvironmentVariable("DIGITNET_DEBUG") is null)
+            {
+                Console.Error.WriteLine($"digitnet {args[0]}: internal error: {e.GetType().Name}: {OneLine(e.Message)} (set DIGITNET_DEBUG=1 for the stack trace)");
+                return 1;
+            }
+        }
+
+        /// <summary>Errors caused by the user's input, as opposed to bugs.</summary>
+        private static bool IsInputError(Exception e) => e is UsageException or OptionException or DataFormatException
+            or FormatException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException;
+
+        private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+        private static string Usage()
+        {
+            var text = new System.Text.StringBuilder();
+            text.AppendLine("usage: digitnet COMMAND [options]");
+            text.AppendLine();
+            text.AppendLine("DigitNet trains and runs handwritten-digit classifiers written from scratch in C#.");
+            text.AppendLine();
+            text.AppendLine("commands:");
+            foreach (var (name, command) in Commands) text.AppendLine($"  {name,-10} {command.Summary}");
+            text.AppendLine();
+            text.AppendLine("Run 'digitnet COMMAND --help' for the options of a command.");
+            return text.ToString();
+        }
+    }
+}

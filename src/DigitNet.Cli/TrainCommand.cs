@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DigitNet.Data;
+using DigitNet.Training;
+
+namespace DigitNet.Cli;
+
+/// <summary><c>digitnet train</c>: trains a classifier on digits.mat and reports its test accuracy.</summary>
+public static class TrainCommand
+{
+    private static readonly HashSet<string> Flags = ["help", "quiet"];
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var line = CommandLine.Parse(args, Flags);
+        if (line.TakeFlag("help"))
+        {
+            Console.Out.Write(Help());
+            return 0;
+        }
+        bool quiet = line.TakeFlag("quiet");
+        string? metricsPath = line.Take("metrics");
+        var options = TrainingSettings.Read(line, new TrainingOptions());
+        line.RejectRemaining("train", []);
+        if (line.Positionals.Count > 0)
+            throw new UsageException($"unexpected argument '{line.Positionals[0]}'; train takes only options (see digitnet train --help)");
+
+        string dataPath = DataLocator.Resolve(options.Data);
+        var data = DigitsMat.Load(dataPath);
+        if (metricsPath is not null) CheckWritable(metricsPath, "--metrics");
+
+        var progress = new ConsoleProgress();
+        var outcome = TrainingRun.Run(
+            options, data,
+            batchProgress: quiet ? null : progress,
+            epochCompleted: quiet ? null : metrics =>
+            {
+                progress.Clear();
+                Console.Out.WriteLine(FormatEpoch(metrics, options.Epochs));
+            },
+            augmentationFactory: AugmentationFactory.Create);
+
+        if (!quiet)
+        {
+            Console.Out.WriteLine($"stopped: {Describe(outcome.Training.StopReason)}; best epoch {outcome.Training.BestEpoch} (by validation {options.StopOn}); training took {outcome.Training.TrainSeconds:F2} s");
+        }
+        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"test accuracy {outcome.Test.Accuracy:F4}  test loss {outcome.Test.Loss:F4}  ({outcome.Test.Correct}/{outcome.Test.Count} correct)"));
+
+        if (metricsPath is not null) AtomicFile.WriteAllText(metricsPath, MetricsJson(outcome).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+
+    /// <summary>Fails before training when the output folder does not exist, so hours of work are not lost at the end.</summary>
+    public static void CheckWritable(string path, string option)
+    {
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null && !Directory.Exists(folder))
+            throw new UsageException($"{option}: folder {folder} does not exist");
+    }
+
+    private static string Describe(StopReason reason) => reason switch
+    {
+        StopReason.Completed => "all epochs done",
+        StopReason.EarlyStopped => "no validation improvement within the patience",
+        StopReason.Diverged => "the training loss became NaN or infinite; lower --lr",
+        StopReason.Cancelled => "cancelled",
+        _ => reason.ToString(),
+    };
+
+    /// <summary>One line per epoch: train and validation loss and accuracy, and seconds spent training.</summary>
+    public static string FormatEpoch(EpochMetrics m, int epochs) => string.Create(CultureInfo.InvariantCulture,
+        $"epoch {m.Epoch.ToString().PadLeft(epochs.ToString().Length)}/{epochs}  train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:F4}  valid loss {m.ValidLoss:F4} acc {m.ValidAccuracy:F4}  {m.Seconds:F2} s");
+
+    /// <summary>The metrics file: per-epoch history, best epoch, test metrics and the full settings.</summary>
+    public static JsonObject MetricsJson(RunOutcome outcome)
+    {
+        var epochs = new JsonArray();
+        foreach (var m in outcome.Training.Epochs)
+        {
+            epochs.Add(new JsonObject
+            {
+                ["epoch"] = m.Epoch,
+                ["train_loss"] = m.TrainLoss,
+                ["train_accuracy"] = m.TrainAccuracy,
+                ["valid_loss"] = m.ValidLoss,
+                ["valid_accuracy"] = m.ValidAccuracy,
+                ["learning_rate"] = m.LearningRate,
+                ["seconds"] = m.Seconds,
+            });
+        }
+        return new JsonObject
+        {
+            ["epochs"] = epochs,
+            ["best_epoch"] = outcome.Training.BestEpoch,
+            ["stop_reason"] = outcome.Training.StopReason.ToString().ToLowerInvariant(),
+            ["test_accuracy"] = outcome.Test.Accuracy,
+            ["test_loss"] = outcome.Test.Loss,
+            ["train_seconds"] = outcome.Training.TrainSeconds,
+            ["architecture"] = outcome.Network.Architecture.LayersText,
+            ["parameters"] = outcome.Network.ParameterValues.Length,
+            ["settings"] = TrainingOptionTable.ToJson(outcome.Options),
+        };
+    }
+
+    private static string Help()
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine("usage: digitnet train [options]");
+        text.AppendLine();
+        text.AppendLine("Trains a digit classifier on digits.mat, selecting the best epoch on the validation split,");
+        text.AppendLine("and reports accuracy and loss on the test split. With no options it trains the classic");
+        text.AppendLine("baseline: 256-50-10 sigmoid network, squared error, learning rate 0.2, batch size 1, 10 epochs.");
+        text.AppendLine();
+        text.AppendLine("  --config FILE.json      read settings from a JSON object whose keys are the option names below;");
+        text.AppendLine("                          options on the command line override it");
+        text.AppendLine("  --metrics FILE.json     write per-epoch metrics, test metrics and settings as JSON");
+        text.AppendLine("  --quiet                 print only the test result");
+        foreach (var option in TrainingOptionTable.All)
+            text.AppendLine($"  --{option.Name,-21} {option.Help}");
+        return text.ToString();
+    }
+}

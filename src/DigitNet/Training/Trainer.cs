@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using DigitNet.Data;
+using DigitNet.Losses;
+using DigitNet.Models;
+using DigitNet.Optimizers;
+using DigitNet.Tensors;
+
+namespace DigitNet.Training;
+
+/// <summary>
+/// Mini-batch training of a <see cref="Network"/>: shuffles the training split every epoch,
+/// applies augmentation, steps the optimiser, evaluates on the validation split after each epoch,
+/// and stops early with the best weights restored when validation stops improving. Model
+/// selection uses the validation split only; the test split is never seen here.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly Network _network;
+    private readonly Loss _loss;
+    private readonly Optimizer _optimizer;
+    private readonly LearningRateSchedule _schedule;
+    private readonly TrainingOptions _options;
+    private readonly RandomSource _shuffleRandom;
+    private readonly RandomSource _augmentRandom;
+    private readonly Evaluator _evaluator;
+
+    /// <summary>Creates a trainer; it takes the shuffling and augmentation generators from <paramref name="random"/>.</summary>
+    public Trainer(Network network, Loss loss, Optimizer optimizer, TrainingOptions options, RunRandom random)
+    {
+        _network = network;
+        _loss = loss;
+        _optimizer = optimizer;
+        _options = options;
+        _schedule = new LearningRateSchedule(options.Schedule, options.LearningRate, options.Epochs,
+            options.Warmup, options.StepEvery, options.StepFactor);
+        _shuffleRandom = random.Shuffle;
+        _augmentRandom = random.Augmentation;
+        _evaluator = new Evaluator(network, loss);
+    }
+
+    /// <summary>Transformation applied to each training sample as it is drawn; null for none.</summary>
+    public IAugmentation? Augmentation { get; init; }
+
+    /// <summary>Called after each batch; use it to draw a progress bar.</summary>
+    public IProgress<BatchProgress>? BatchProgress { get; init; }
+
+    /// <summary>Called after each epoch with its metrics.</summary>
+    public Action<EpochMetrics>? EpochCompleted { get; init; }
+
+    /// <summary>Trains on <paramref name="train"/>, selecting the best epoch on <paramref name="valid"/>.</summary>
+    public TrainingResult Fit(Dataset train, Dataset valid, CancellationToken cancellation = default)
+    {
+        if (train.SampleShape != _network.InputShape)
+            throw new ArgumentException($"{train.Name}: samples have shape {train.SampleShape}, the network expects {_network.InputShape}");
+        if (train.Count == 0)
+            throw new ArgumentException($"{train.Name}: the training split is empty");
+
+        int batchSize = Math.Min(_options.BatchSize, train.Count);
+        int batches = (train.Count + batchSize - 1) / batchSize;
+        int sampleSize = train.SampleShape.Size;
+        var order = new int[train.Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        var input = new Tensor(train.SampleShape.WithBatch(batchSize));
+        var outputGradient = new Tensor(_network.OutputShape.WithBatch(batchSize));
+        var labels = new byte[batchSize];
+
+        var history = new List<EpochMetrics>();
+        bool lossIsMetric = _options.StopOn == "loss";
+        double bestScore = double.NegativeInfinity;
+        int bestEpoch = 0;
+        float[]? bestWeights = null;
+        int epochsWithoutImprovement = 0;
+        var stopReason = StopReason.Completed;
+        double trainSeconds = 0;
+
+        for (int epoch = 0; epoch < _options.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            _shuffleRandom.Shuffle(order);
+            double learningRate = _optimizer.LearningRate;
+            bool diverged = false;
+
+            for (int batch = 0; batch < batches; batch++)
+            {
+                if (cancellation.IsCancellationRequested)
+                {
+                    stopReason = StopReason.Cancelled;
+                    break;
+                }
+                int start = batch * batchSize;
+                int n = Math.Min(batchSize, train.Count - start);
+                FillBatch(train, order.AsSpan(start, n), input, labels, sampleSize);
+
+                learningRate = _schedule.RateAt(epoch, epoch + (batch + 1.0) / batches);
+                _optimizer.LearningRate = learningRate;
+                var output = _network.Forward(input, training: true);
+                double loss = _loss.Compute(output, labels.AsSpan(0, n), outputGradient);
+                if (!double.IsFinite(loss))
+                {
+                    diverged = true;
+                    break;
+                }
+                _network.Backward(outputGradient);
+                _optimizer.Step();
+                BatchProgress?.Report(new BatchProgress(epoch + 1, _options.Epochs, batch + 1, batches));
+            }
+
+            clock.Stop();
+            trainSeconds += clock.Elapsed.TotalSeconds;
+            if (stopReason == StopReason.Cancelled) break;
+            if (diverged)
+            {
+                stopReason = StopReason.Diverged;
+                break;
+            }
+
+            var trainResult = _evaluator.Evaluate(train);
+            var validResult = _evaluator.Evaluate(valid);
+            var metrics = new EpochMetrics(epoch + 1, trainResult.Loss, trainResult.Accuracy,
+                validResult.Loss, validResult.Accuracy, learningRate, clock.Elapsed.TotalSeconds);
+            history.Add(metrics);
+            EpochCompleted?.Invoke(metrics);
+
+            // Higher is better for the score, so the loss enters negated. Ties keep the earlier epoch.
+            double score = lossIsMetric ? -validResult.Loss : validResult.Accuracy;
+            if (score > bestScore)
+            {
+                bestScore = score;
+                bestEpoch = epoch + 1;
+                epochsWithoutImprovement = 0;
+                if (_options.Patience > 0)
+                {
+                    bestWeights ??= new float[_network.ParameterValues.Length];
+                    _network.ParameterValues.CopyTo(bestWeights, 0);
+                }
+            }
+            else if (_options.Patience > 0 && ++epochsWithoutImprovement >= _options.Patience)
+            {
+                stopReason = StopReason.EarlyStopped;
+                break;
+            }
+        }
+
+        if (_options.Patience > 0 && bestWeights is not null)
+        {
+            _network.RestoreParameters(bestWeights);
+        }
+        else if (history.Count > 0)
+        {
+            // Without early stopping the final weights are kept, so the final epoch is the one reported.
+            bestEpoch = history[^1].Epoch;
+        }
+        return new TrainingResult(history, bestEpoch, stopReason, trainSeconds);
+    }
+
+    private void FillBatch(Dataset train, ReadOnlySpan<int> indices, Tensor input, byte[] labels, int sampleSize)
+    {
+        input.Reshape(train.SampleShape.WithBatch(indices.Length));
+        var destination = input.Span;
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int index = indices[i];
+            var target = destination.Slice(i * sampleSize, sampleSize);
+            if (Augmentation is null) train.Sample(index).CopyTo(target);
+            else Augmentation.Apply(train.Sample(index), target, _augmentRandom);
+            labels[i] = train.Labels[index];
+        }
+    }
+}

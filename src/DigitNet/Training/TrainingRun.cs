@@ -1,0 +1,114 @@
+using DigitNet.Data;
+using DigitNet.Kernels;
+using DigitNet.Layers;
+using DigitNet.Losses;
+using DigitNet.Models;
+using DigitNet.Optimizers;
+using DigitNet.Tensors;
+
+namespace DigitNet.Training;
+
+/// <summary>Everything a finished run produced: the trained network, how to prepare its input, and its metrics.</summary>
+public sealed record RunOutcome(
+    TrainingOptions Options,
+    Network Network,
+    Preprocessing Preprocessing,
+    Loss Loss,
+    TrainingResult Training,
+    EvaluationResult Test);
+
+/// <summary>
+/// One training run from <see cref="TrainingOptions"/> to test metrics: fit the input scaling on
+/// the training split, build and initialise the network, train with validation-based selection,
+/// then evaluate once on the test split.
+/// </summary>
+public static class TrainingRun
+{
+    /// <summary>The architecture the options describe, for inputs of <paramref name="inputShape"/>.</summary>
+    public static Architecture BuildArchitecture(TrainingOptions options, TensorShape inputShape, int classes)
+    {
+        if (options.Layers is not null)
+            return Architecture.Parse(inputShape, options.Layers);
+
+        // Squared error is taken on sigmoid outputs (the classic network); cross-entropy is fused
+        // with softmax on raw logits, so the output layer then has no activation.
+        string? outputActivation = options.Loss == "mse" ? "sigmoid" : null;
+        return Architecture.Mlp(inputShape, options.Hidden, options.Activation, classes, outputActivation, options.Dropout, options.Bias);
+    }
+
+    /// <summary>The optimiser the options describe, over <paramref name="parameters"/>.</summary>
+    public static Optimizer BuildOptimizer(TrainingOptions options, IReadOnlyList<Parameter> parameters) => options.Optimizer switch
+    {
+        "sgd" => new Sgd(parameters, options.LearningRate, options.Momentum, ParseMomentumKind(options.MomentumKind), options.WeightDecay),
+        "adam" => new Adam(parameters, options.LearningRate, weightDecay: options.WeightDecay),
+        "adamw" => new Adam(parameters, options.LearningRate, weightDecay: options.WeightDecay, decoupledDecay: true),
+        _ => throw new OptionException($"--optimizer: invalid value '{options.Optimizer}'; expected sgd, adam or adamw"),
+    };
+
+    /// <summary>Parses an initialisation name.</summary>
+    public static WeightInit ParseInit(string name) => name switch
+    {
+        "normal" => WeightInit.Normal,
+        "xavier" => WeightInit.Xavier,
+        "he" => WeightInit.He,
+        _ => throw new OptionException($"--init: invalid value '{name}'; expected normal, xavier or he"),
+    };
+
+    private static MomentumKind ParseMomentumKind(string name) => name switch
+    {
+        "classic" => MomentumKind.Classic,
+        "nesterov" => MomentumKind.Nesterov,
+        "average" => MomentumKind.Average,
+        _ => throw new OptionException($"--momentum-kind: invalid value '{name}'; expected classic, nesterov or average"),
+    };
+
+    /// <summary>Worker threads the options ask for (0 means one per processor).</summary>
+    public static int ThreadCount(TrainingOptions options) =>
+        options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
+
+    /// <summary>
+    /// Trains on <paramref name="data"/> (raw pixels) as <paramref name="options"/> say and evaluates
+    /// the selected weights on the test split.
+    /// </summary>
+    public static RunOutcome Run(
+        TrainingOptions options, DataSplits data,
+        IProgress<BatchProgress>? batchProgress = null, Action<EpochMetrics>? epochCompleted = null,
+        Func<TrainingOptions, Dataset, Preprocessing, IAugmentation?>? augmentationFactory = null,
+        CancellationToken cancellation = default)
+    {
+        var preprocessing = Preprocessing.Fit(Preprocessing.ParseKind(options.Scaling), data.Train);
+        var train = preprocessing.Apply(data.Train);
+        var valid = preprocessing.Apply(data.Valid);
+        var test = preprocessing.Apply(data.Test);
+
+        var architecture = BuildArchitecture(options, train.SampleShape, train.ClassCount);
+        var network = new Network(architecture);
+        if (network.ClassCount != train.ClassCount)
+            throw new OptionException($"--layers: the last layer outputs {network.ClassCount} values but the data has {train.ClassCount} classes");
+
+        var random = new RunRandom(options.Seed);
+        network.Initialize(ParseInit(options.Init), random.Initialization);
+        network.SetDropoutRandom(random.Dropout);
+
+        var loss = Loss.FromName(options.Loss);
+        var optimizer = BuildOptimizer(options, network.Parameters);
+        using var workers = new WorkerPool(ThreadCount(options));
+        network.Workers = workers;
+        try
+        {
+            var trainer = new Trainer(network, loss, optimizer, options, random)
+            {
+                Augmentation = augmentationFactory?.Invoke(options, train, preprocessing),
+                BatchProgress = batchProgress,
+                EpochCompleted = epochCompleted,
+            };
+            var result = trainer.Fit(train, valid, cancellation);
+            var testResult = new Evaluator(network, loss).Evaluate(test);
+            return new RunOutcome(options, network, preprocessing, loss, result, testResult);
+        }
+        finally
+        {
+            network.Workers = null;
+        }
+    }
+}
