@@ -1,0 +1,225 @@
+using System.Text.Json;
+using DigitNet.Data.Formats;
+using DigitNet.Tests.Data;
+using DigitNet.Tests.TestUtil;
+
+namespace DigitNet.Tests.Cli;
+
+public class TrainCommandTests
+{
+    /// <summary>Asserts exit code 2 and a single-line error on standard error that contains every fragment.</summary>
+    private static void AssertInputError(CliResult result, params string[] fragments)
+    {
+        Assert.True(result.ExitCode == 2, $"expected exit code 2\n{result}");
+        string[] lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr\n{result}");
+        Assert.DoesNotContain("   at ", result.StandardError);
+        foreach (string fragment in fragments)
+            Assert.True(lines[0].Contains(fragment, StringComparison.Ordinal), $"stderr should mention '{fragment}'\n{result}");
+    }
+
+    /// <summary>A small file laid out like digits.mat: 20 samples per split, labels 1..10, pixels 0..255.</summary>
+    private static MatWriter SmallDigits(Action<string, double[]>? changeValues = null, string? skip = null)
+    {
+        var writer = new MatWriter();
+        foreach (var (images, labels) in new[] { ("X", "y"), ("Xvalid", "yvalid"), ("Xtest", "ytest") })
+        {
+            const int n = 20;
+            var pixels = new double[n * 256];
+            for (int i = 0; i < pixels.Length; i++) pixels[i] = (i * 37) % 256;
+            var classes = new double[n];
+            for (int i = 0; i < n; i++) classes[i] = i % 10 + 1;
+            changeValues?.Invoke(images, pixels);
+            changeValues?.Invoke(labels, classes);
+            if (skip != images) writer.Add(images, [n, 256], pixels, MatDataType.UInt8, compressed: true);
+            if (skip != labels) writer.Add(labels, [n, 1], classes, MatDataType.UInt8, compressed: true);
+        }
+        return writer;
+    }
+
+    [Fact]
+    public void MissingDataFileIsRejected()
+    {
+        var result = CliRunner.Run("train", "--data", "/nonexistent/digits.mat");
+        AssertInputError(result, "/nonexistent/digits.mat");
+    }
+
+    [Fact]
+    public void MissingDefaultDataExplainsWhereItLooked()
+    {
+        using var folder = new TempDirectory();
+        var result = CliRunner.Run(["train"], workingDirectory: folder.Path);
+        AssertInputError(result, "DIGITNET_DATA", "--data");
+    }
+
+    [Fact]
+    public void TextFileIsNotAMatFile()
+    {
+        using var folder = new TempDirectory();
+        string path = folder.Write("notes.mat", "these are not pixels\n"u8.ToArray());
+        AssertInputError(CliRunner.Run("train", "--data", path), "notes.mat");
+    }
+
+    [Fact]
+    public void TruncatedDigitsMatIsRejected()
+    {
+        using var folder = new TempDirectory();
+        byte[] whole = File.ReadAllBytes(TestData.DigitsMatPath);
+        string path = folder.Write("digits.mat", whole[..(whole.Length / 2)]);
+        AssertInputError(CliRunner.Run("train", "--data", path), "digits.mat");
+    }
+
+    [Theory]
+    [InlineData("X")]
+    [InlineData("y")]
+    [InlineData("ytest")]
+    public void MissingVariableIsNamed(string variable)
+    {
+        using var folder = new TempDirectory();
+        string path = SmallDigits(skip: variable).Save(folder.Path, "small.mat");
+        AssertInputError(CliRunner.Run("train", "--data", path), "small.mat", $"'{variable}'");
+    }
+
+    [Fact]
+    public void LabelOutOfRangeIsNamed()
+    {
+        using var folder = new TempDirectory();
+        string path = SmallDigits((name, values) => { if (name == "yvalid") values[3] = 11; }).Save(folder.Path, "labels.mat");
+        AssertInputError(CliRunner.Run("train", "--data", path), "labels.mat", "yvalid", "11");
+    }
+
+    [Fact]
+    public void NanPixelIsNamed()
+    {
+        using var folder = new TempDirectory();
+        var writer = new MatWriter();
+        var small = SmallDigits(skip: "X");
+        var pixels = new double[20 * 256];
+        pixels[5] = double.NaN;
+        // Doubles keep the NaN, which an integer storage type could not hold.
+        small.Add("X", [20, 256], pixels, MatDataType.Double, compressed: true);
+        string path = small.Save(folder.Path, "nan.mat");
+        AssertInputError(CliRunner.Run("train", "--data", path), "nan.mat", "X", "NaN");
+    }
+
+    [Theory]
+    [InlineData("--learning-rate", "0.1", "--learning-rate")]
+    [InlineData("--activation", "softsign", "softsign")]
+    [InlineData("--lr", "-1", "--lr")]
+    [InlineData("--hidden", "10,x", "--hidden")]
+    [InlineData("--epochs", "0", "--epochs")]
+    [InlineData("--loss", "hinge", "hinge")]
+    [InlineData("--layers", "dense 10, wobble", "wobble")]
+    public void BadOptionIsNamed(string option, string value, string expected)
+    {
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, option, value);
+        AssertInputError(result, expected);
+    }
+
+    [Fact]
+    public void OptionWithoutValueIsRejected()
+    {
+        AssertInputError(CliRunner.Run("train", "--epochs"), "--epochs");
+    }
+
+    [Fact]
+    public void ConfigFileUnknownKeyIsNamed()
+    {
+        using var folder = new TempDirectory();
+        string config = folder.Write("config.json", """{"epochs": 2, "learning_rate": 0.1}"""u8.ToArray());
+        AssertInputError(CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--config", config), "learning_rate");
+    }
+
+    [Fact]
+    public void ConfigFileWrongTypeIsNamed()
+    {
+        using var folder = new TempDirectory();
+        string config = folder.Write("config.json", """{"epochs": "two"}"""u8.ToArray());
+        AssertInputError(CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--config", config), "epochs");
+    }
+
+    [Fact]
+    public void CommandLineOverridesConfigFile()
+    {
+        using var folder = new TempDirectory();
+        string config = folder.Write("config.json", """{"epochs": 3, "hidden": [12], "batch-size": 50, "lr": 0.5}"""u8.ToArray());
+        string metrics = Path.Combine(folder.Path, "metrics.json");
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--config", config, "--epochs", "1", "--metrics", metrics, "--quiet");
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        using var json = JsonDocument.Parse(File.ReadAllText(metrics));
+        var settings = json.RootElement.GetProperty("settings");
+        Assert.Equal(1, settings.GetProperty("epochs").GetInt32());
+        Assert.Equal(50, settings.GetProperty("batch-size").GetInt32());
+        Assert.Equal(12, settings.GetProperty("hidden")[0].GetInt32());
+        Assert.Equal(1, json.RootElement.GetProperty("epochs").GetArrayLength());
+    }
+
+    [Fact]
+    public void BaselineReachesReportAccuracy()
+    {
+        using var folder = new TempDirectory();
+        string metrics = Path.Combine(folder.Path, "metrics.json");
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--metrics", metrics);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("epoch 10/10", result.StandardOutput);
+        Assert.Contains("test accuracy", result.StandardOutput);
+
+        using var json = JsonDocument.Parse(File.ReadAllText(metrics));
+        var root = json.RootElement;
+        var epochs = root.GetProperty("epochs");
+        Assert.Equal(10, epochs.GetArrayLength());
+        foreach (string key in new[] { "epoch", "train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "seconds" })
+            Assert.True(epochs[0].TryGetProperty(key, out _), $"epoch entry lacks '{key}'");
+        Assert.Equal(10, root.GetProperty("best_epoch").GetInt32());
+        Assert.True(root.GetProperty("train_seconds").GetDouble() > 0);
+        double accuracy = root.GetProperty("test_accuracy").GetDouble();
+        Assert.True(accuracy >= 0.94, $"baseline test accuracy {accuracy} is below 0.94");
+        Assert.InRange(root.GetProperty("test_loss").GetDouble(), 0, 0.1);
+    }
+
+    [Fact]
+    public void SameSeedGivesIdenticalMetrics()
+    {
+        using var folder = new TempDirectory();
+        string[] Run(string name)
+        {
+            string metrics = Path.Combine(folder.Path, name);
+            var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--hidden", "40,20", "--dropout", "0.2",
+                "--momentum", "0.9", "--loss", "cross-entropy", "--lr", "0.05", "--batch-size", "16", "--epochs", "3",
+                "--threads", "2", "--seed", "7", "--metrics", metrics, "--quiet");
+            Assert.True(result.ExitCode == 0, result.ToString());
+            using var json = JsonDocument.Parse(File.ReadAllText(metrics));
+            var values = new List<string>();
+            foreach (var epoch in json.RootElement.GetProperty("epochs").EnumerateArray())
+            {
+                foreach (string key in new[] { "train_loss", "train_accuracy", "valid_loss", "valid_accuracy" })
+                    values.Add(epoch.GetProperty(key).GetRawText());
+            }
+            values.Add(json.RootElement.GetProperty("test_loss").GetRawText());
+            values.Add(json.RootElement.GetProperty("test_accuracy").GetRawText());
+            return values.ToArray();
+        }
+
+        Assert.Equal(Run("first.json"), Run("second.json"));
+    }
+
+    [Fact]
+    public void EarlyStoppingRestoresBestEpoch()
+    {
+        using var folder = new TempDirectory();
+        string metrics = Path.Combine(folder.Path, "metrics.json");
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--hidden", "30", "--loss", "cross-entropy",
+            "--lr", "0.5", "--batch-size", "20", "--epochs", "30", "--patience", "2", "--stop-on", "loss", "--metrics", metrics, "--quiet");
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        using var json = JsonDocument.Parse(File.ReadAllText(metrics));
+        var root = json.RootElement;
+        var epochs = root.GetProperty("epochs").EnumerateArray().ToArray();
+        int best = root.GetProperty("best_epoch").GetInt32();
+        double bestLoss = epochs[best - 1].GetProperty("valid_loss").GetDouble();
+        Assert.All(epochs, e => Assert.True(e.GetProperty("valid_loss").GetDouble() >= bestLoss));
+        if (root.GetProperty("stop_reason").GetString() == "earlystopped")
+            Assert.Equal(best + 2, epochs.Length);
+    }
+}
