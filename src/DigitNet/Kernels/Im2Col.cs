@@ -1,0 +1,204 @@
+namespace DigitNet.Kernels;
+
+/// <summary>
+/// The sizes of one 2-D convolution or pooling window over an input sample <c>[C, H, W]</c>:
+/// a <c>KH x KW</c> window moved by <c>SH, SW</c> pixels over the input padded with <c>PH, PW</c>
+/// zeros on each side. The output has <c>OH = (H + 2 PH - KH) / SH + 1</c> rows and
+/// <c>OW = (W + 2 PW - KW) / SW + 1</c> columns (integer division, as in PyTorch).
+/// </summary>
+public readonly record struct ConvGeometry
+{
+    /// <summary>Creates a geometry; throws when a size is invalid or the window does not fit the padded input.</summary>
+    public ConvGeometry(int channels, int height, int width, int kernelHeight, int kernelWidth,
+        int strideHeight = 1, int strideWidth = 1, int padHeight = 0, int padWidth = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(channels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelHeight);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelWidth);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(strideHeight);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(strideWidth);
+        ArgumentOutOfRangeException.ThrowIfNegative(padHeight);
+        ArgumentOutOfRangeException.ThrowIfNegative(padWidth);
+        if (height + 2 * padHeight < kernelHeight || width + 2 * padWidth < kernelWidth)
+        {
+            throw new ArgumentException(
+                $"window {kernelHeight}x{kernelWidth} is larger than the padded input {height + 2 * padHeight}x{width + 2 * padWidth}; " +
+                "use a smaller kernel or more padding");
+        }
+
+        Channels = channels;
+        Height = height;
+        Width = width;
+        KernelHeight = kernelHeight;
+        KernelWidth = kernelWidth;
+        StrideHeight = strideHeight;
+        StrideWidth = strideWidth;
+        PadHeight = padHeight;
+        PadWidth = padWidth;
+        OutHeight = (height + 2 * padHeight - kernelHeight) / strideHeight + 1;
+        OutWidth = (width + 2 * padWidth - kernelWidth) / strideWidth + 1;
+    }
+
+    public int Channels { get; }
+    public int Height { get; }
+    public int Width { get; }
+    public int KernelHeight { get; }
+    public int KernelWidth { get; }
+    public int StrideHeight { get; }
+    public int StrideWidth { get; }
+    public int PadHeight { get; }
+    public int PadWidth { get; }
+    public int OutHeight { get; }
+    public int OutWidth { get; }
+
+    /// <summary>Pixels of one input channel, <c>H * W</c>.</summary>
+    public int InputPlaneSize => Height * Width;
+
+    /// <summary>Pixels of one output channel, <c>OH * OW</c>.</summary>
+    public int OutputPlaneSize => OutHeight * OutWidth;
+
+    /// <summary>Rows of the column matrix, <c>C * KH * KW</c>: one per input channel and kernel position.</summary>
+    public int ColumnRows => Channels * KernelHeight * KernelWidth;
+
+    /// <summary>
+    /// The first and one-past-last output column whose window column <paramref name="kx"/> falls
+    /// inside the unpadded input; the columns outside read padding.
+    /// </summary>
+    public (int Begin, int End) ValidOutputColumns(int kx) =>
+        ValidRange(kx, PadWidth, StrideWidth, Width, OutWidth);
+
+    /// <summary>The same as <see cref="ValidOutputColumns"/> for window row <paramref name="ky"/>.</summary>
+    public (int Begin, int End) ValidOutputRows(int ky) =>
+        ValidRange(ky, PadHeight, StrideHeight, Height, OutHeight);
+
+    // Output index o reads input index o * stride - pad + k, which must lie in [0, size).
+    private static (int Begin, int End) ValidRange(int k, int pad, int stride, int size, int outSize)
+    {
+        int offset = k - pad;
+        int begin = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+        int end = size - 1 - offset < 0 ? 0 : (size - 1 - offset) / stride + 1;
+        end = Math.Min(end, outSize);
+        return (Math.Min(begin, end), end);
+    }
+
+    public override string ToString() =>
+        $"[{Channels}, {Height}, {Width}] window {KernelHeight}x{KernelWidth} stride {StrideHeight}x{StrideWidth} pad {PadHeight}x{PadWidth} -> {OutHeight}x{OutWidth}";
+}
+
+/// <summary>
+/// im2col and col2im: the rearrangement that turns a convolution into one matrix product. Row
+/// <c>(c * KH + ky) * KW + kx</c> of the column matrix holds, for every output pixel
+/// <c>(oy, ox)</c> in row-major order, the input pixel that kernel position <c>(c, ky, kx)</c>
+/// multiplies there, or 0 where the window covers padding. The convolution is then
+/// <c>y[OUT, OH * OW] = W[OUT, C * KH * KW] * col[C * KH * KW, OH * OW]</c>.
+/// </summary>
+/// <remarks>
+/// The column block of one sample may sit inside a wider matrix (row stride <c>ldcol</c>), so that
+/// the blocks of a whole batch side by side form <c>[C * KH * KW, N * OH * OW]</c> and a single
+/// product covers the batch. For stride 1 each row segment is a contiguous copy of an input row
+/// between two runs of zeros; the valid range is computed once per kernel column, so the copy
+/// loops have no bounds tests.
+/// </remarks>
+public static class Im2Col
+{
+    /// <summary>
+    /// Writes the column block of sample <paramref name="x"/> (<c>[C, H, W]</c>) to
+    /// <paramref name="col"/>: row <c>r</c> occupies <c>col[r * ldcol .. r * ldcol + OH * OW)</c>.
+    /// </summary>
+    public static void Fill(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> col, int ldcol)
+    {
+        CheckSizes(x.Length, col.Length, ldcol, g);
+        int kh = g.KernelHeight, kw = g.KernelWidth, ow = g.OutWidth;
+        int sh = g.StrideHeight, sw = g.StrideWidth;
+
+        for (int c = 0; c < g.Channels; c++)
+        {
+            var plane = x.Slice(c * g.InputPlaneSize, g.InputPlaneSize);
+            for (int ky = 0; ky < kh; ky++)
+            {
+                var (rowBegin, rowEnd) = g.ValidOutputRows(ky);
+                for (int kx = 0; kx < kw; kx++)
+                {
+                    var row = col.Slice(((c * kh + ky) * kw + kx) * ldcol, g.OutputPlaneSize);
+                    var (colBegin, colEnd) = g.ValidOutputColumns(kx);
+                    int ixBegin = colBegin * sw - g.PadWidth + kx;
+
+                    row.Slice(0, rowBegin * ow).Clear();
+                    row.Slice(rowEnd * ow).Clear();
+                    for (int oy = rowBegin; oy < rowEnd; oy++)
+                    {
+                        var destination = row.Slice(oy * ow, ow);
+                        var source = plane.Slice((oy * sh - g.PadHeight + ky) * g.Width);
+                        destination.Slice(0, colBegin).Clear();
+                        destination.Slice(colEnd).Clear();
+                        if (sw == 1)
+                        {
+                            source.Slice(ixBegin, colEnd - colBegin).CopyTo(destination.Slice(colBegin));
+                        }
+                        else
+                        {
+                            for (int ox = colBegin, ix = ixBegin; ox < colEnd; ox++, ix += sw)
+                                destination[ox] = source[ix];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds the column block <paramref name="col"/> back onto sample <paramref name="dx"/>
+    /// (<c>[C, H, W]</c>): the adjoint of <see cref="Fill"/>, which sums the entries of every input
+    /// pixel that several windows share and drops the entries that fell on padding. It
+    /// accumulates, so clear <paramref name="dx"/> first for a plain gradient.
+    /// </summary>
+    public static void Accumulate(ReadOnlySpan<float> col, int ldcol, in ConvGeometry g, Span<float> dx)
+    {
+        CheckSizes(dx.Length, col.Length, ldcol, g);
+        int kh = g.KernelHeight, kw = g.KernelWidth, ow = g.OutWidth;
+        int sh = g.StrideHeight, sw = g.StrideWidth;
+
+        for (int c = 0; c < g.Channels; c++)
+        {
+            var plane = dx.Slice(c * g.InputPlaneSize, g.InputPlaneSize);
+            for (int ky = 0; ky < kh; ky++)
+            {
+                var (rowBegin, rowEnd) = g.ValidOutputRows(ky);
+                for (int kx = 0; kx < kw; kx++)
+                {
+                    var row = col.Slice(((c * kh + ky) * kw + kx) * ldcol, g.OutputPlaneSize);
+                    var (colBegin, colEnd) = g.ValidOutputColumns(kx);
+                    int ixBegin = colBegin * sw - g.PadWidth + kx;
+                    for (int oy = rowBegin; oy < rowEnd; oy++)
+                    {
+                        var source = row.Slice(oy * ow, ow);
+                        var destination = plane.Slice((oy * sh - g.PadHeight + ky) * g.Width);
+                        if (sw == 1)
+                        {
+                            var target = destination.Slice(ixBegin, colEnd - colBegin);
+                            System.Numerics.Tensors.TensorPrimitives.Add(target, source.Slice(colBegin, colEnd - colBegin), target);
+                        }
+                        else
+                        {
+                            for (int ox = colBegin, ix = ixBegin; ox < colEnd; ox++, ix += sw)
+                                destination[ix] += source[ox];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void CheckSizes(int sampleLength, int colLength, int ldcol, in ConvGeometry g)
+    {
+        if (sampleLength != g.Channels * g.InputPlaneSize)
+            throw new ArgumentException($"im2col: sample has {sampleLength} values, geometry {g} needs {g.Channels * g.InputPlaneSize}");
+        if (ldcol < g.OutputPlaneSize)
+            throw new ArgumentException($"im2col: row stride {ldcol} is shorter than a row of {g.OutputPlaneSize} output pixels");
+        long needed = (long)(g.ColumnRows - 1) * ldcol + g.OutputPlaneSize;
+        if (colLength < needed)
+            throw new ArgumentException($"im2col: column span has {colLength} values, geometry {g} with row stride {ldcol} needs {needed}");
+    }
+}

@@ -1,0 +1,358 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using DigitNet.Kernels;
+using DigitNet.Tensors;
+
+namespace DigitNet.Layers;
+
+/// <summary>
+/// Batch normalisation (Ioffe and Szegedy, 2015, https://arxiv.org/abs/1502.03167):
+/// <c>y = gamma[c] * (x - mean[c]) / sqrt(var[c] + eps) + beta[c]</c> per channel <c>c</c>.
+/// On <c>[N, C]</c> inputs (1-D) a channel is a feature and the statistics run over the batch; on
+/// <c>[N, C, H, W]</c> inputs (2-D) they run over the batch and all pixels of the channel.
+/// </summary>
+/// <remarks>
+/// In training the batch mean and biased variance normalise, and the running statistics move
+/// towards them: <c>running = (1 - momentum) * running + momentum * batch</c>, with the unbiased
+/// variance, as PyTorch does. In inference the running statistics normalise. Both are parameters
+/// of kind <see cref="ParameterKind.Statistic"/>, so model files carry them and optimisers leave
+/// them alone. gamma (<c>.scale</c>) starts at 1 and beta (<c>.shift</c>) at 0. 2-D channels run
+/// in parallel.
+/// </remarks>
+public sealed class BatchNorm : Layer
+{
+    private readonly int _channels, _planeSize;
+    private readonly Parameter _scale, _shift, _runningMean, _runningVar;
+    private readonly Parameter[] _parameters;
+    private readonly ChannelJob _job;
+
+    // Per channel: the statistics used by the last forward pass (1 / sqrt(var + eps) included),
+    // and the coefficients of the input gradient of a 1-D layer.
+    private readonly float[] _mean, _variance, _inverseStd;
+    private readonly float[] _gradientScale, _gradientMeanTerm, _gradientHatTerm;
+    private Tensor? _xHat, _y, _dx, _x, _dy;
+    private bool _training;
+    private Pass _pass;
+
+    /// <summary>Creates batch normalisation over <c>[C]</c> or <c>[C, H, W]</c> samples.</summary>
+    /// <param name="name">Layer name, such as <c>batchnorm1</c>.</param>
+    /// <param name="inputShape">Sample shape <c>[C]</c> or <c>[C, H, W]</c>.</param>
+    /// <param name="momentum">Weight of the batch statistics in the running averages, in (0, 1].</param>
+    /// <param name="epsilon">Added to the variance before the square root; positive.</param>
+    /// <exception cref="ArgumentException">The sample shape is neither <c>[C]</c> nor <c>[C, H, W]</c>.</exception>
+    public BatchNorm(string name, TensorShape inputShape, double momentum = 0.1, double epsilon = 1e-5)
+        : base(name, inputShape, inputShape)
+    {
+        if (inputShape.Rank is not (1 or 3))
+            throw new ArgumentException($"{name}: batch normalisation needs samples [C] or [C, H, W], got {inputShape}");
+        if (!(momentum > 0 && momentum <= 1))
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, $"{name}: momentum must be in (0, 1]");
+        if (!(epsilon > 0))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, $"{name}: epsilon must be positive");
+
+        Momentum = momentum;
+        Epsilon = epsilon;
+        _channels = inputShape[0];
+        _planeSize = inputShape.Rank == 3 ? inputShape[1] * inputShape[2] : 1;
+        var shape = new TensorShape(_channels);
+        _scale = new Parameter($"{name}.scale", shape, ParameterKind.Scale);
+        _shift = new Parameter($"{name}.shift", shape, ParameterKind.Shift);
+        _runningMean = new Parameter($"{name}.running_mean", shape, ParameterKind.Statistic);
+        _runningVar = new Parameter($"{name}.running_var", shape, ParameterKind.Statistic);
+        _parameters = [_scale, _shift, _runningMean, _runningVar];
+        ResetValues();
+
+        _mean = new float[_channels];
+        _variance = new float[_channels];
+        _inverseStd = new float[_channels];
+        _gradientScale = new float[_channels];
+        _gradientMeanTerm = new float[_channels];
+        _gradientHatTerm = new float[_channels];
+        _job = new ChannelJob(this);
+    }
+
+    /// <summary>Weight of the batch statistics in the running averages.</summary>
+    public double Momentum { get; }
+
+    /// <summary>Added to the variance before the square root.</summary>
+    public double Epsilon { get; }
+
+    /// <summary>gamma <c>[C]</c>.</summary>
+    public Parameter Scale => _scale;
+
+    /// <summary>beta <c>[C]</c>.</summary>
+    public Parameter Shift => _shift;
+
+    /// <summary>Running mean <c>[C]</c>, used in inference.</summary>
+    public Parameter RunningMean => _runningMean;
+
+    /// <summary>Running (unbiased) variance <c>[C]</c>, used in inference.</summary>
+    public Parameter RunningVariance => _runningVar;
+
+    public override IReadOnlyList<Parameter> Parameters => _parameters;
+
+    public override string Describe() => _planeSize == 1 && InputShape.Rank == 1
+        ? $"batchnorm 1d {_channels}"
+        : $"batchnorm 2d {_channels}";
+
+    /// <summary>Resets gamma to 1, beta to 0, the running mean to 0 and the running variance to 1.</summary>
+    public override void Initialize(WeightInit init, RandomSource random) => ResetValues();
+
+    private void ResetValues()
+    {
+        _scale.Value.Fill(1f);
+        _shift.Value.Clear();
+        _runningMean.Value.Clear();
+        _runningVar.Value.Fill(1f);
+    }
+
+    /// <summary>x: <c>[N, C]</c> or <c>[N, C, H, W]</c>; y has the same shape.</summary>
+    public override Tensor Forward(Tensor x, bool training)
+    {
+        CheckInput(x);
+        int n = x.Shape[0];
+        if (training && n * _planeSize < 2)
+            throw new ArgumentException($"{Name}: training needs at least 2 values per channel to estimate a variance, got a batch of {n}");
+
+        _x = x;
+        _training = training;
+        _xHat = EnsureBuffer(ref _xHat, n, InputShape);
+        _y = EnsureBuffer(ref _y, n, OutputShape);
+
+        if (training)
+        {
+            RunChannels(Pass.Statistics);
+            UpdateRunningStatistics(n * _planeSize);
+        }
+        else
+        {
+            var runningMean = _runningMean.Value;
+            var runningVar = _runningVar.Value;
+            for (int c = 0; c < _channels; c++)
+            {
+                _mean[c] = runningMean[c];
+                _inverseStd[c] = 1f / MathF.Sqrt(runningVar[c] + (float)Epsilon);
+            }
+        }
+        RunChannels(Pass.Normalize);
+        return _y;
+    }
+
+    /// <summary>
+    /// dy: same shape as y; overwrites dgamma and dbeta and returns dx. After a training pass dx
+    /// includes the paths through the batch mean and variance; after an inference pass the
+    /// statistics are constants.
+    /// </summary>
+    public override Tensor? Backward(Tensor dy)
+    {
+        var x = _x ?? throw new InvalidOperationException($"{Name}: Backward called before Forward");
+        _dy = dy;
+        RunChannels(Pass.ParameterGradients);
+        if (ComputesInputGradient)
+        {
+            _dx = EnsureBuffer(ref _dx, x.Shape[0], InputShape);
+            RunChannels(Pass.InputGradient);
+        }
+        _dy = null;
+        return ComputesInputGradient ? _dx : null;
+    }
+
+    private void UpdateRunningStatistics(int count)
+    {
+        float momentum = (float)Momentum;
+        float unbias = count / (float)(count - 1);
+        var runningMean = _runningMean.Value;
+        var runningVar = _runningVar.Value;
+        for (int c = 0; c < _channels; c++)
+        {
+            runningMean[c] = (1 - momentum) * runningMean[c] + momentum * _mean[c];
+            runningVar[c] = (1 - momentum) * runningVar[c] + momentum * _variance[c] * unbias;
+        }
+    }
+
+    private void RunChannels(Pass pass)
+    {
+        _pass = pass;
+
+        // A 1-D layer works row by row over all features at once, which vectorises across
+        // channels; splitting it by channel would leave vectors of length 1.
+        if (_planeSize == 1)
+        {
+            RunRows(pass);
+            return;
+        }
+        if (Workers is null) _job.Execute(0, _channels, 0);
+        else Workers.Run(_job, _channels);
+    }
+
+    /// <summary>One pass for channels [begin, end) of a 2-D layer; channel c of sample n is the plane at <c>(n*C + c) * S</c>.</summary>
+    private void RunPlanes(int begin, int end)
+    {
+        int n = _x!.Shape[0];
+        int s = _planeSize;
+        int stride = _channels * s;
+        float count = n * s;
+        var x = _x.Span;
+        var xHat = _xHat!.Span;
+        for (int c = begin; c < end; c++)
+        {
+            switch (_pass)
+            {
+                case Pass.Statistics:
+                    // Two passes (mean, then squared deviations) keep the variance accurate when
+                    // the mean is large compared with the spread.
+                    float sum = 0;
+                    for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum(x.Slice(i * stride + c * s, s));
+                    float mean = sum / count;
+                    float squares = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        var centred = xHat.Slice(i * stride + c * s, s);
+                        TensorPrimitives.Subtract(x.Slice(i * stride + c * s, s), mean, centred);
+                        squares += TensorPrimitives.SumOfSquares(centred);
+                    }
+                    _mean[c] = mean;
+                    _variance[c] = squares / count;
+                    _inverseStd[c] = 1f / MathF.Sqrt(_variance[c] + (float)Epsilon);
+                    break;
+
+                case Pass.Normalize:
+                    // xhat = (x - mean) * invstd;  y = gamma * xhat + beta
+                    float gamma = _scale.Value[c], beta = _shift.Value[c];
+                    var y = _y!.Span;
+                    for (int i = 0; i < n; i++)
+                    {
+                        int offset = i * stride + c * s;
+                        var plane = xHat.Slice(offset, s);
+                        var output = y.Slice(offset, s);
+                        if (_training)
+                        {
+                            TensorPrimitives.Multiply(plane, _inverseStd[c], plane);
+                        }
+                        else
+                        {
+                            TensorPrimitives.Multiply(x.Slice(offset, s), _inverseStd[c], plane);
+                            TensorPrimitives.Add(plane, -_mean[c] * _inverseStd[c], plane);
+                        }
+                        TensorPrimitives.Multiply(plane, gamma, output);
+                        TensorPrimitives.Add(output, beta, output);
+                    }
+                    break;
+
+                case Pass.ParameterGradients:
+                    // dbeta = sum(dy);  dgamma = sum(dy * xhat)
+                    var dy = _dy!.Span;
+                    float dBeta = 0, dGamma = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        int offset = i * stride + c * s;
+                        dBeta += TensorPrimitives.Sum(dy.Slice(offset, s));
+                        dGamma += TensorPrimitives.Dot(dy.Slice(offset, s), xHat.Slice(offset, s));
+                    }
+                    _shift.Gradient[c] = dBeta;
+                    _scale.Gradient[c] = dGamma;
+                    break;
+
+                case Pass.InputGradient:
+                    var (k, meanTerm, hatTerm) = InputGradientCoefficients(c, count);
+                    var dys = _dy!.Span;
+                    var dx = _dx!.Span;
+                    for (int i = 0; i < n; i++)
+                    {
+                        int offset = i * stride + c * s;
+                        var target = dx.Slice(offset, s);
+                        TensorPrimitives.Multiply(dys.Slice(offset, s), k, target);
+                        if (meanTerm != 0) TensorPrimitives.Add(target, meanTerm, target);
+                        if (hatTerm != 0) TensorPrimitives.MultiplyAdd(xHat.Slice(offset, s), hatTerm, target, target);
+                    }
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Coefficients of <c>dx = k * dy + meanTerm + hatTerm * xhat</c> for channel <paramref name="c"/>.
+    /// Training: <c>dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma)</c> over the <c>M</c>
+    /// values of the channel. Inference: <c>dx = gamma * invstd * dy</c>.
+    /// </summary>
+    private (float K, float MeanTerm, float HatTerm) InputGradientCoefficients(int c, float count)
+    {
+        float k = _scale.Value[c] * _inverseStd[c];
+        if (!_training) return (k, 0, 0);
+        return (k, -k * _shift.Gradient[c] / count, -k * _scale.Gradient[c] / count);
+    }
+
+    /// <summary>The passes of a 1-D layer, where channel c of sample n is element <c>n*C + c</c>.</summary>
+    private void RunRows(Pass pass)
+    {
+        int n = _x!.Shape[0];
+        int f = _channels;
+        var x = _x.Span;
+        var xHat = _xHat!.Span;
+        switch (pass)
+        {
+            case Pass.Statistics:
+                var mean = _mean.AsSpan();
+                var variance = _variance.AsSpan();
+                mean.Clear();
+                for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, x.Slice(i * f, f), mean);
+                TensorPrimitives.Divide(mean, n, mean);
+                variance.Clear();
+                for (int i = 0; i < n; i++)
+                {
+                    var centred = xHat.Slice(i * f, f);
+                    TensorPrimitives.Subtract(x.Slice(i * f, f), mean, centred);
+                    TensorPrimitives.MultiplyAdd(centred, centred, variance, variance);
+                }
+                TensorPrimitives.Divide(variance, n, variance);
+                for (int c = 0; c < f; c++) _inverseStd[c] = 1f / MathF.Sqrt(_variance[c] + (float)Epsilon);
+                break;
+
+            case Pass.Normalize:
+                var y = _y!.Span;
+                for (int i = 0; i < n; i++)
+                {
+                    var row = xHat.Slice(i * f, f);
+                    if (!_training) TensorPrimitives.Subtract(x.Slice(i * f, f), _mean, row);
+                    TensorPrimitives.Multiply(row, _inverseStd, row);
+                    TensorPrimitives.MultiplyAdd(row, _scale.Value, _shift.Value, y.Slice(i * f, f));
+                }
+                break;
+
+            case Pass.ParameterGradients:
+                var dy = _dy!.Span;
+                var dBeta = _shift.Gradient;
+                var dGamma = _scale.Gradient;
+                dBeta.Clear();
+                dGamma.Clear();
+                for (int i = 0; i < n; i++)
+                {
+                    TensorPrimitives.Add(dBeta, dy.Slice(i * f, f), dBeta);
+                    TensorPrimitives.MultiplyAdd(dy.Slice(i * f, f), xHat.Slice(i * f, f), dGamma, dGamma);
+                }
+                break;
+
+            case Pass.InputGradient:
+                var k = _gradientScale.AsSpan();
+                var meanTerm = _gradientMeanTerm.AsSpan();
+                var hatTerm = _gradientHatTerm.AsSpan();
+                for (int c = 0; c < f; c++) (k[c], meanTerm[c], hatTerm[c]) = InputGradientCoefficients(c, n);
+                var dys = _dy!.Span;
+                var dx = _dx!.Span;
+                for (int i = 0; i < n; i++)
+                {
+                    var target = dx.Slice(i * f, f);
+                    TensorPrimitives.MultiplyAdd(dys.Slice(i * f, f), k, meanTerm, target);
+                    TensorPrimitives.MultiplyAdd(xHat.Slice(i * f, f), hatTerm, target, target);
+                }
+                break;
+        }
+    }
+
+    private enum Pass { Statistics, Normalize, ParameterGradients, InputGradient }
+
+    /// <summary>Runs the current pass over a range of channels; cached so no pass allocates.</summary>
+    private sealed class ChannelJob(BatchNorm layer) : IParallelJob
+    {
+        public void Execute(int begin, int end, int worker) => layer.RunPlanes(begin, end);
+    }
+}
