@@ -1,0 +1,93 @@
+using DigitNet.Layers;
+using DigitNet.Optimizers;
+using DigitNet.Tensors;
+
+namespace DigitNet.Tests.Optimizers;
+
+/// <summary>Rules that every optimiser shares: which parameters it decays and which it leaves alone.</summary>
+public sealed class OptimizerTests
+{
+    public static TheoryData<string> Optimizers() => ["sgd", "sgd-classic", "sgd-nesterov", "sgd-average", "adam", "adamw"];
+
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void FrozenParameterIsUnchanged(string name)
+    {
+        var frozen = Filled("dense1.weight", ParameterKind.Weight, value: 0.3f, gradient: 0.7f);
+        var trained = Filled("dense2.weight", ParameterKind.Weight, value: 0.3f, gradient: 0.7f);
+        frozen.Frozen = true;
+        float[] before = frozen.Value.ToArray();
+        var optimizer = Create(name, [frozen, trained], weightDecay: 0.01);
+
+        for (int step = 0; step < 3; step++) optimizer.Step();
+
+        Assert.True(before.AsSpan().SequenceEqual(frozen.Value), $"{name} changed a frozen parameter");
+        Assert.NotEqual(0.3f, trained.Value[0]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void StatisticIsNeverUpdated(string name)
+    {
+        var statistic = Filled("bn1.running_mean", ParameterKind.Statistic, value: 0.3f, gradient: 0.7f);
+        float[] before = statistic.Value.ToArray();
+        var optimizer = Create(name, [statistic], weightDecay: 0.01);
+
+        optimizer.Step();
+
+        Assert.True(before.AsSpan().SequenceEqual(statistic.Value), $"{name} changed a statistic");
+    }
+
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void DecayAppliesOnlyToWeights(string name)
+    {
+        // The loss gradient is zero, so only weight decay can move a parameter. A nonzero gradient
+        // would not do: Adam's first step has size lr whatever the gradient, with or without decay.
+        var weight = Filled("dense1.weight", ParameterKind.Weight, value: 2f, gradient: 0f);
+        var bias = Filled("dense1.bias", ParameterKind.Bias, value: 2f, gradient: 0f);
+        var scale = Filled("bn1.scale", ParameterKind.Scale, value: 2f, gradient: 0f);
+        var shift = Filled("bn1.shift", ParameterKind.Shift, value: 2f, gradient: 0f);
+        var optimizer = Create(name, [weight, bias, scale, shift], weightDecay: 0.1);
+
+        optimizer.Step();
+
+        Assert.True(weight.Value[0] < 2f, $"{name}: weight {weight.Value[0]} was not decayed below 2");
+        Assert.Equal(2f, bias.Value[0]);
+        Assert.Equal(2f, scale.Value[0]);
+        Assert.Equal(2f, shift.Value[0]);
+    }
+
+    [Fact]
+    public void SgdDecayIsLearningRateTimesLambda()
+    {
+        // g' = g + lambda w = 0 + 0.1 * 2, so one plain step moves the weight by lr * 0.2.
+        var weight = Filled("dense1.weight", ParameterKind.Weight, value: 2f, gradient: 0f);
+        var bias = Filled("dense1.bias", ParameterKind.Bias, value: 2f, gradient: 0f);
+        var sgd = new Sgd([weight, bias], learningRate: 0.5, momentum: 0, weightDecay: 0.1);
+
+        sgd.Step();
+
+        Assert.Equal(1.9f, weight.Value[0], 1e-6f);
+        Assert.Equal(2f, bias.Value[0]);
+    }
+
+    private static Parameter Filled(string name, ParameterKind kind, float value, float gradient)
+    {
+        var parameter = new Parameter(name, new TensorShape(3), kind);
+        parameter.Value.Fill(value);
+        parameter.Gradient.Fill(gradient);
+        return parameter;
+    }
+
+    private static Optimizer Create(string name, Parameter[] parameters, double weightDecay) => name switch
+    {
+        "sgd" => new Sgd(parameters, 0.1, 0, weightDecay: weightDecay),
+        "sgd-classic" => new Sgd(parameters, 0.1, 0.9, MomentumKind.Classic, weightDecay),
+        "sgd-nesterov" => new Sgd(parameters, 0.1, 0.9, MomentumKind.Nesterov, weightDecay),
+        "sgd-average" => new Sgd(parameters, 0.1, 0.9, MomentumKind.Average, weightDecay),
+        "adam" => new Adam(parameters, 0.01, weightDecay: weightDecay),
+        "adamw" => new Adam(parameters, 0.01, weightDecay: weightDecay, decoupledDecay: true),
+        _ => throw new ArgumentException($"unknown optimiser '{name}'", nameof(name)),
+    };
+}
