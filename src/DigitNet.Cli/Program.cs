@@ -1,4 +1,5 @@
 using DigitNet.Data;
+using DigitNet.Serialization;
 using DigitNet.Training;
 
 namespace DigitNet.Cli
@@ -11,6 +12,9 @@ namespace DigitNet.Cli
         private static readonly Dictionary<string, (Func<IReadOnlyList<string>, int> Run, string Summary)> Commands = new()
         {
             ["train"] = (TrainCommand.Run, "train a classifier on digits.mat and report test accuracy"),
+            ["evaluate"] = (EvaluateCommand.Run, "evaluate a model file: accuracy, per-class metrics, confusion matrix"),
+            ["predict"] = (PredictCommand.Run, "classify image files (PNG, JPEG, BMP) with a model file"),
+            ["finetune"] = (FinetuneCommand.Run, "retrain the last layers of a model file and save the result"),
         };
 
         public static int Main(string[] args)
@@ -48,7 +52,7 @@ namespace DigitNet.Cli
         }
 
         /// <summary>Errors caused by the user's input, as opposed to bugs.</summary>
-        private static bool IsInputError(Exception e) => e is UsageException or OptionException or DataFormatException
+        private static bool IsInputError(Exception e) => e is UsageException or OptionException or DataFormatException or ModelFormatException
             or FormatException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException;
 
         private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();

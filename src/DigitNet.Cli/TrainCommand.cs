@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DigitNet.Data;
+using DigitNet.Serialization;
 using DigitNet.Training;
 
 namespace DigitNet.Cli;
@@ -21,6 +22,7 @@ public static class TrainCommand
         }
         bool quiet = line.TakeFlag("quiet");
         string? metricsPath = line.Take("metrics");
+        string? modelPath = line.Take("out");
         var options = TrainingSettings.Read(line, new TrainingOptions());
         line.RejectRemaining("train", []);
         if (line.Positionals.Count > 0)
@@ -29,6 +31,7 @@ public static class TrainCommand
         string dataPath = DataLocator.Resolve(options.Data);
         var data = DigitsMat.Load(dataPath);
         if (metricsPath is not null) CheckWritable(metricsPath, "--metrics");
+        if (modelPath is not null) CheckWritable(modelPath, "--out");
 
         var progress = new ConsoleProgress();
         var outcome = TrainingRun.Run(
@@ -49,6 +52,14 @@ public static class TrainCommand
             $"test accuracy {outcome.Test.Accuracy:F4}  test loss {outcome.Test.Loss:F4}  ({outcome.Test.Correct}/{outcome.Test.Count} correct)"));
 
         if (metricsPath is not null) AtomicFile.WriteAllText(metricsPath, MetricsJson(outcome).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        if (modelPath is not null)
+        {
+            // With early stopping the trainer has already restored the best epoch's weights into the network.
+            var summary = MetricsJson(outcome);
+            summary.Remove("epochs");
+            ModelFile.Save(modelPath, outcome.Network, outcome.Preprocessing, outcome.Loss.Name, data.Train.ClassNames, summary.ToJsonString());
+            if (!quiet) Console.Out.WriteLine($"model written to {modelPath}");
+        }
         return 0;
     }
 
@@ -116,6 +127,7 @@ public static class TrainCommand
         text.AppendLine("  --config FILE.json      read settings from a JSON object whose keys are the option names below;");
         text.AppendLine("                          options on the command line override it");
         text.AppendLine("  --metrics FILE.json     write per-epoch metrics, test metrics and settings as JSON");
+        text.AppendLine("  --out FILE.safetensors  save the trained model (the best epoch's weights when --patience is set)");
         text.AppendLine("  --quiet                 print only the test result");
         foreach (var option in TrainingOptionTable.All)
             text.AppendLine($"  --{option.Name,-21} {option.Help}");

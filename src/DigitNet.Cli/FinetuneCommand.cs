@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DigitNet.Data;
+using DigitNet.Serialization;
+using DigitNet.Training;
+
+namespace DigitNet.Cli;
+
+/// <summary>
+/// <c>digitnet finetune</c>: loads a model file, freezes all but its last layers, retrains them on
+/// digits.mat and writes the new model, reporting test accuracy and loss before and after.
+/// </summary>
+public static class FinetuneCommand
+{
+    private static readonly HashSet<string> Flags = ["help", "quiet", "json"];
+
+    /// <summary>Settings that describe the architecture or data preparation, which come from the model file.</summary>
+    private static readonly string[] ModelSettings = ["scaling", "hidden", "activation", "loss", "layers", "bias", "dropout", "init", "rotated-copies"];
+
+    /// <summary>Defaults for fine-tuning: a small learning rate, few epochs and early stopping on validation loss.</summary>
+    public static TrainingOptions Defaults { get; } = new()
+    {
+        LearningRate = 0.01,
+        Momentum = 0.9,
+        Epochs = 10,
+        Patience = 3,
+        BatchSize = 32,
+        StopOn = "loss",
+    };
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var line = CommandLine.Parse(args, Flags);
+        if (line.TakeFlag("help"))
+        {
+            Console.Out.Write(Help());
+            return 0;
+        }
+        bool quiet = line.TakeFlag("quiet");
+        bool json = line.TakeFlag("json");
+        string modelPath = EvaluateCommand.RequireModel(line, "finetune");
+        string? outPath = line.Take("out");
+        int trainLayers = line.TakeInt("train-layers", 1, minimum: 1);
+        foreach (var (name, _) in line.Remaining())
+        {
+            if (Array.IndexOf(ModelSettings, name) >= 0)
+                throw new UsageException($"--{name} does not apply to finetune: the architecture and input scaling come from the model file");
+        }
+        var options = TrainingSettings.Read(line, Defaults);
+        line.RejectRemaining("finetune", []);
+        if (line.Positionals.Count > 0)
+            throw new UsageException($"unexpected argument '{line.Positionals[0]}'; finetune takes only options (see digitnet finetune --help)");
+        if (outPath is null)
+            throw new UsageException("missing --out FILE.safetensors for the fine-tuned model");
+        TrainCommand.CheckWritable(outPath, "--out");
+
+        var model = ModelFile.Load(modelPath);
+        var data = DigitsMat.Load(DataLocator.Resolve(options.Data));
+        EvaluateCommand.CheckCompatible(model, data.Train, modelPath);
+
+        var withParameters = model.Network.Layers.Where(layer => layer.Parameters.Count > 0).Select(layer => layer.Name).ToList();
+        if (trainLayers > withParameters.Count)
+        {
+            throw new UsageException(
+                $"--train-layers {trainLayers}: {modelPath} has only {withParameters.Count} layers with parameters ({string.Join(", ", withParameters)})");
+        }
+
+        var progress = new ConsoleProgress();
+        bool verbose = !quiet && !json;
+        var outcome = FineTuning.Run(model, options, data, trainLayers,
+            batchProgress: verbose ? progress : null,
+            epochCompleted: verbose ? metrics =>
+            {
+                progress.Clear();
+                Console.Out.WriteLine(TrainCommand.FormatEpoch(metrics, options.Epochs));
+            } : null,
+            augmentationFactory: AugmentationFactory.Create);
+
+        var summary = Summary(modelPath, options, outcome);
+        ModelFile.Save(outPath, model.Network, model.Preprocessing, model.Loss.Name, model.ClassNames, summary.ToJsonString());
+
+        if (json)
+        {
+            Console.Out.WriteLine(summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }
+        var invariant = CultureInfo.InvariantCulture;
+        if (!quiet)
+        {
+            Console.Out.WriteLine($"trained layers: {string.Join(", ", outcome.TrainedLayers)}; every other parameter frozen (checked unchanged)");
+            Console.Out.WriteLine(outcome.KeptOriginal
+                ? $"no epoch beat the loaded model on validation {options.StopOn}; the loaded weights are kept"
+                : $"best epoch {outcome.Training.BestEpoch} (by validation {options.StopOn}); training took {outcome.Training.TrainSeconds:F2} s");
+        }
+        Console.Out.WriteLine(string.Create(invariant, $"before: test accuracy {outcome.TestBefore.Accuracy:F4}  test loss {outcome.TestBefore.Loss:F4}"));
+        Console.Out.WriteLine(string.Create(invariant, $"after:  test accuracy {outcome.TestAfter.Accuracy:F4}  test loss {outcome.TestAfter.Loss:F4}"));
+        Console.Out.WriteLine($"model written to {outPath}");
+        return 0;
+    }
+
+    private static JsonObject Summary(string modelPath, TrainingOptions options, FineTuneOutcome outcome) => new()
+    {
+        ["finetuned_from"] = Path.GetFileName(modelPath),
+        ["trained_layers"] = new JsonArray(outcome.TrainedLayers.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
+        ["kept_original"] = outcome.KeptOriginal,
+        ["best_epoch"] = outcome.Training.BestEpoch,
+        ["epochs_run"] = outcome.Training.Epochs.Count,
+        ["stop_reason"] = outcome.Training.StopReason.ToString().ToLowerInvariant(),
+        ["test_accuracy_before"] = outcome.TestBefore.Accuracy,
+        ["test_loss_before"] = outcome.TestBefore.Loss,
+        ["test_accuracy"] = outcome.TestAfter.Accuracy,
+        ["test_loss"] = outcome.TestAfter.Loss,
+        ["valid_loss_before"] = outcome.ValidBefore.Loss,
+        ["valid_loss"] = outcome.ValidAfter.Loss,
+        ["settings"] = TrainingOptionTable.ToJson(options),
+    };
+
+    private static string Help()
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine("usage: digitnet finetune --model FILE.safetensors --out NEW.safetensors [options]");
+        text.AppendLine();
+        text.AppendLine("Freezes every layer of the model except the last one with parameters (or the last N with");
+        text.AppendLine("--train-layers N), retrains those on digits.mat with early stopping on the validation split,");
+        text.AppendLine("and writes the new model. If no epoch beats the loaded model on the validation metric, the");
+        text.AppendLine("loaded weights are kept. Reports test accuracy and loss before and after.");
+        text.AppendLine();
+        text.AppendLine("  --model FILE            model file to start from");
+        text.AppendLine("  --out FILE              where to write the fine-tuned model");
+        text.AppendLine("  --train-layers N        number of last layers with parameters to train (default 1)");
+        text.AppendLine("  --config FILE.json      read settings from a JSON object whose keys are the option names below");
+        text.AppendLine("  --json                  print the before/after summary as JSON");
+        text.AppendLine("  --quiet                 print only the before/after lines");
+        text.AppendLine();
+        text.AppendLine("Training settings (defaults for fine-tuning: --lr 0.01 --momentum 0.9 --epochs 10 --patience 3");
+        text.AppendLine("--batch-size 32 --stop-on loss); the architecture settings come from the model file:");
+        foreach (var option in TrainingOptionTable.All)
+        {
+            if (Array.IndexOf(ModelSettings, option.Name) < 0)
+                text.AppendLine($"  --{option.Name,-21} {option.Help}");
+        }
+        return text.ToString();
+    }
+}

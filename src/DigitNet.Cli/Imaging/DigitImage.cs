@@ -1,0 +1,129 @@
+using DigitNet.Data;
+using SkiaSharp;
+
+namespace DigitNet.Cli.Imaging;
+
+/// <summary>A decoded image as row-major luminance, 0 black to 255 white.</summary>
+public sealed record GrayImage(int Width, int Height, float[] Pixels);
+
+/// <summary>
+/// Reads PNG, JPEG, BMP, GIF and WebP files with SkiaSharp and turns them into network input
+/// framed like the digits.mat samples (see <see cref="DigitFraming"/>).
+/// </summary>
+public static class DigitImage
+{
+    /// <summary>
+    /// Largest pixel count accepted, checked on the size that the file declares before any pixel
+    /// is decoded. 50 million pixels take 200 MB as RGBA.
+    /// </summary>
+    public const long MaxPixels = 50_000_000;
+
+    /// <summary>Pixel count above which a codec that can decode at a reduced size (JPEG) is asked to.</summary>
+    private const long ReducedDecodePixels = 4_000_000;
+
+    private static readonly SKEncodedImageFormat[] Formats =
+        [SKEncodedImageFormat.Png, SKEncodedImageFormat.Jpeg, SKEncodedImageFormat.Bmp, SKEncodedImageFormat.Gif, SKEncodedImageFormat.Webp];
+
+    /// <summary>Decodes <paramref name="path"/> and frames it into a <paramref name="size"/> x <paramref name="size"/> input of ink values 0..255.</summary>
+    /// <exception cref="DataFormatException">The file is missing, not a supported image, too large, or blank.</exception>
+    public static float[] LoadFramed(string path, int size)
+    {
+        var image = Decode(path);
+        try
+        {
+            return DigitFraming.Frame(image.Pixels, image.Width, image.Height, size);
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException($"{path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="path"/> to luminance (ITU-R BT.601 weights), upright as its EXIF
+    /// orientation says, with transparent pixels composited over white.
+    /// </summary>
+    /// <exception cref="DataFormatException">The file is missing, not a supported image, or declares more than <see cref="MaxPixels"/> pixels.</exception>
+    public static GrayImage Decode(string path)
+    {
+        if (!File.Exists(path))
+            throw new DataFormatException($"image file not found: {path}");
+
+        // The codec reads the file on demand, so a large non-image file is never loaded whole.
+        using var codec = SKCodec.Create(path, out _);
+        if (codec is null || Array.IndexOf(Formats, codec.EncodedFormat) < 0)
+        {
+            string found = codec is null ? "not a recognised image" : $"a {codec.EncodedFormat} image";
+            throw new DataFormatException($"{path}: {found}; expected a PNG, JPEG, BMP, GIF or WebP file");
+        }
+
+        // The header's size is checked before any pixel is decoded, so a small file that declares
+        // a huge image cannot exhaust memory.
+        var declared = codec.Info;
+        long pixels = (long)declared.Width * declared.Height;
+        if (declared.Width < 1 || declared.Height < 1 || pixels > MaxPixels)
+        {
+            throw new DataFormatException(
+                $"{path}: declares {declared.Width}x{declared.Height} pixels; the limit is {MaxPixels:N0} pixels, so scale the image down first");
+        }
+
+        var size = declared.Size;
+        if (pixels > ReducedDecodePixels)
+            size = codec.GetScaledDimensions((float)Math.Sqrt((double)ReducedDecodePixels / pixels));
+
+        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
+            throw new DataFormatException($"{path}: the {codec.EncodedFormat} data cannot be decoded ({result})");
+
+        var gray = ToGray(bitmap.GetPixelSpan(), size.Width, size.Height);
+        return Orient(gray, codec.EncodedOrigin);
+    }
+
+    private static GrayImage ToGray(ReadOnlySpan<byte> rgba, int width, int height)
+    {
+        var gray = new float[width * height];
+        for (int i = 0; i < gray.Length; i++)
+        {
+            float r = rgba[4 * i], g = rgba[4 * i + 1], b = rgba[4 * i + 2];
+            float alpha = rgba[4 * i + 3] / 255f;
+            float luminance = 0.299f * r + 0.587f * g + 0.114f * b;
+            gray[i] = alpha * luminance + (1 - alpha) * 255f;
+        }
+        return new GrayImage(width, height, gray);
+    }
+
+    /// <summary>Applies the EXIF orientation, so that the image is upright as a viewer would show it.</summary>
+    private static GrayImage Orient(GrayImage image, SKEncodedOrigin origin)
+    {
+        int w = image.Width, h = image.Height;
+        var source = image.Pixels;
+        bool swapsSides = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        if (origin == SKEncodedOrigin.TopLeft) return image;
+
+        int outWidth = swapsSides ? h : w;
+        int outHeight = swapsSides ? w : h;
+        var result = new float[source.Length];
+        for (int y = 0; y < outHeight; y++)
+        {
+            for (int x = 0; x < outWidth; x++)
+            {
+                // (sx, sy) is the stored pixel shown at (x, y).
+                var (sx, sy) = origin switch
+                {
+                    SKEncodedOrigin.TopRight => (w - 1 - x, y),
+                    SKEncodedOrigin.BottomRight => (w - 1 - x, h - 1 - y),
+                    SKEncodedOrigin.BottomLeft => (x, h - 1 - y),
+                    SKEncodedOrigin.LeftTop => (y, x),
+                    SKEncodedOrigin.RightTop => (y, h - 1 - x),
+                    SKEncodedOrigin.RightBottom => (w - 1 - y, h - 1 - x),
+                    SKEncodedOrigin.LeftBottom => (w - 1 - y, x),
+                    _ => (x, y),
+                };
+                result[y * outWidth + x] = source[sy * w + sx];
+            }
+        }
+        return new GrayImage(outWidth, outHeight, result);
+    }
+}
