@@ -1,0 +1,198 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace DigitNet.Kernels;
+
+/// <summary>
+/// The cache-blocked path of <see cref="Gemm"/>: the BLIS-style five loops around a micro-kernel,
+/// with the roles of A and B swapped because C is row-major and the kernels vectorise along its rows.
+/// </summary>
+/// <remarks>
+/// <para>Loops, outermost first: k in blocks of at most <see cref="MaxBlockDepth"/>; rows of C in
+/// blocks of at most <see cref="MaxBlockRows"/> (A block packed); columns in blocks of at most
+/// <see cref="MaxBlockColumns"/> (B block packed); A panels; B panels; micro-kernel.</para>
+/// <para>An A panel (8 x 256 floats = 8 KB for AVX-512) stays in L1 while the kernel streams the
+/// B panels of the packed B block (256 x 512 floats = 512 KB) from L2.</para>
+/// </remarks>
+internal static unsafe class GemmBlocked
+{
+    private const int MaxBlockDepth = 256;
+    private const int MaxBlockRows = 1024;
+    private const int MaxBlockColumns = 512;
+
+    // Packing buffers, one pair per thread, pinned (so their addresses are stable) and grown on demand.
+    [ThreadStatic] private static float[]? t_packedA;
+    [ThreadStatic] private static float[]? t_packedB;
+
+    /// <summary>
+    /// Returns the depth of every k block but the last. It depends on k alone, never on the thread
+    /// count or the partition, so each C element sums its products in the same order in every run.
+    /// </summary>
+    public static int BlockDepth(int k)
+    {
+        int blocks = (k + MaxBlockDepth - 1) / MaxBlockDepth;
+        int depth = (k + blocks - 1) / blocks;
+
+        // A multiple of 8 lets the packing transposes cover every block but the last in full.
+        return (depth + 7) & ~7;
+    }
+
+    /// <summary>Computes rows [<paramref name="rowBegin"/>, <paramref name="rowEnd"/>) x columns [<paramref name="columnBegin"/>, <paramref name="columnEnd"/>) of C.</summary>
+    public static void Multiply(in GemmOperands op, GemmKernel kernel, int rowBegin, int rowEnd, int columnBegin, int columnEnd)
+    {
+        int mr = kernel.Rows;
+        int nr = kernel.Columns;
+        int maxDepth = BlockDepth(op.K);
+        int maxRows = Math.Min(MaxBlockRows / mr * mr, RoundUp(rowEnd - rowBegin, mr));
+        int maxColumns = Math.Min(MaxBlockColumns / nr * nr, RoundUp(columnEnd - columnBegin, nr));
+        float* packedA = GetBuffer(ref t_packedA, maxRows * maxDepth);
+        float* packedB = GetBuffer(ref t_packedB, maxColumns * maxDepth);
+
+        // Edge tiles are computed here in full and then merged into the valid part of C.
+        float* edgeTile = stackalloc float[mr * nr];
+
+        for (int k0 = 0; k0 < op.K; k0 += maxDepth)
+        {
+            int depth = Math.Min(maxDepth, op.K - k0);
+            bool addToC = op.Accumulate || k0 > 0;
+
+            for (int i0 = rowBegin; i0 < rowEnd; i0 += maxRows)
+            {
+                int rows = Math.Min(maxRows, rowEnd - i0);
+                GemmPacking.PackA(op, i0, rows, k0, depth, mr, packedA);
+
+                for (int j0 = columnBegin; j0 < columnEnd; j0 += maxColumns)
+                {
+                    int columns = Math.Min(maxColumns, columnEnd - j0);
+                    GemmPacking.PackB(op, j0, columns, k0, depth, nr, packedB);
+                    MultiplyPackedBlock(op, kernel, packedA, rows, packedB, columns, depth, i0, j0, addToC, edgeTile);
+                }
+            }
+        }
+    }
+
+    private static void MultiplyPackedBlock(
+        in GemmOperands op, GemmKernel kernel, float* packedA, int rows, float* packedB, int columns,
+        int depth, int i0, int j0, bool addToC, float* edgeTile)
+    {
+        int mr = kernel.Rows;
+        int nr = kernel.Columns;
+        for (int i = 0; i < rows; i += mr)
+        {
+            float* aPanel = packedA + (nint)i * depth;
+            int tileRows = Math.Min(mr, rows - i);
+
+            for (int j = 0; j < columns; j += nr)
+            {
+                float* bPanel = packedB + (nint)j * depth;
+                int tileColumns = Math.Min(nr, columns - j);
+                if (op.TransposeC)
+                {
+                    float* cTransposed = op.C + (nint)(j0 + j) * op.Ldc + i0 + i;
+                    kernel.Invoke(depth, aPanel, bPanel, edgeTile, nr, addToC: false);
+                    MergeEdgeTile(edgeTile, nr, cTransposed, 1, op.Ldc, tileRows, tileColumns, addToC);
+                    continue;
+                }
+
+                float* cTile = op.C + (nint)(i0 + i) * op.Ldc + j0 + j;
+                if (tileRows == mr && tileColumns == nr)
+                {
+                    kernel.Invoke(depth, aPanel, bPanel, cTile, op.Ldc, addToC);
+                }
+                else
+                {
+                    kernel.Invoke(depth, aPanel, bPanel, edgeTile, nr, addToC: false);
+                    MergeEdgeTile(edgeTile, nr, cTile, op.Ldc, 1, tileRows, tileColumns, addToC);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes (or adds) the valid part of a tile to C, as the kernel would for a full tile. Tile
+    /// element (r, x) goes to <c>c[r * rowStride + x * columnStride]</c>.
+    /// </summary>
+    private static void MergeEdgeTile(float* tile, int tileStride, float* c, nint rowStride, nint columnStride,
+        int rows, int columns, bool addToC)
+    {
+        for (int r = 0; r < rows; r++, tile += tileStride, c += rowStride)
+        {
+            for (int x = 0; x < columns; x++)
+            {
+                float* target = c + x * columnStride;
+                *target = addToC ? tile[x] + *target : tile[x];
+            }
+        }
+    }
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>
+    /// Returns a 64-byte aligned pointer to at least <paramref name="length"/> floats of the
+    /// thread's buffer, replacing the buffer with a larger one when needed.
+    /// </summary>
+    internal static float* GetBuffer(ref float[]? buffer, int length)
+    {
+        const int AlignmentFloats = 16;
+        if (buffer is null || buffer.Length < length + AlignmentFloats)
+        {
+            int grown = Math.Max(length + AlignmentFloats, (buffer?.Length ?? 0) * 3 / 2);
+
+            // The pinned object heap never moves the array, so the pointer stays valid without `fixed`.
+            buffer = GC.AllocateUninitializedArray<float>(grown, pinned: true);
+        }
+        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+        return (float*)((address + 63) & ~(nint)63);
+    }
+}
+
+/// <summary>
+/// Splits one blocked multiplication across a <see cref="WorkerPool"/> by whole kernel panels of
+/// rows or columns. K is never split, so every C element is computed by one worker in the same
+/// order whatever the thread count.
+/// </summary>
+internal sealed unsafe class GemmParallelJob : IParallelJob
+{
+    // One reusable job per calling thread keeps Gemm.Multiply free of allocations. Gemm never
+    // calls out to user code while a job runs, so a thread cannot re-enter and overwrite it.
+    [ThreadStatic] private static GemmParallelJob? t_instance;
+
+    private GemmOperands _operands;
+    private GemmKernel _kernel;
+    private bool _splitColumns;
+
+    /// <summary>Runs the blocked multiplication of <paramref name="op"/> on <paramref name="workers"/>.</summary>
+    public static void Run(in GemmOperands op, GemmKernel kernel, WorkerPool workers, bool splitColumns)
+    {
+        GemmParallelJob job = t_instance ??= new GemmParallelJob();
+        job._operands = op;
+        job._kernel = kernel;
+        job._splitColumns = splitColumns;
+        int panels = splitColumns
+            ? (op.N + kernel.Columns - 1) / kernel.Columns
+            : (op.M + kernel.Rows - 1) / kernel.Rows;
+        try
+        {
+            workers.Run(job, panels);
+        }
+        finally
+        {
+            // Drop the pointers so a stale job cannot touch memory that is no longer pinned.
+            job._operands = default;
+        }
+    }
+
+    public void Execute(int begin, int end, int worker)
+    {
+        if (_splitColumns)
+        {
+            int nr = _kernel.Columns;
+            GemmBlocked.Multiply(_operands, _kernel, 0, _operands.M, begin * nr, Math.Min(end * nr, _operands.N));
+        }
+        else
+        {
+            int mr = _kernel.Rows;
+            GemmBlocked.Multiply(_operands, _kernel, begin * mr, Math.Min(end * mr, _operands.M), 0, _operands.N);
+        }
+    }
+}

@@ -1,0 +1,275 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DigitNet.Kernels;
+
+/// <summary>Instruction sets for which <see cref="Gemm"/> has a micro-kernel.</summary>
+internal enum GemmKernelKind
+{
+    /// <summary><see cref="Vector{T}"/> code that runs on any hardware.</summary>
+    Portable,
+
+    /// <summary>AVX2 with FMA, 256-bit vectors.</summary>
+    Avx2,
+
+    /// <summary>AVX-512F, 512-bit vectors.</summary>
+    Avx512,
+}
+
+/// <summary>
+/// A micro-kernel and its tile shape: it computes a <see cref="Rows"/> x <see cref="Columns"/> tile
+/// of C from a packed A panel and a packed B panel.
+/// </summary>
+internal readonly struct GemmKernel
+{
+    private GemmKernel(GemmKernelKind kind, int rows, int columns)
+    {
+        Kind = kind;
+        Rows = rows;
+        Columns = columns;
+    }
+
+    public GemmKernelKind Kind { get; }
+
+    /// <summary>Rows of the C tile (MR), also the row count of a packed A panel.</summary>
+    public int Rows { get; }
+
+    /// <summary>Columns of the C tile (NR), also the column count of a packed B panel.</summary>
+    public int Columns { get; }
+
+    /// <summary>The fastest kernel the current hardware runs.</summary>
+    public static GemmKernel Best { get; } = Create(
+        Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? GemmKernelKind.Avx512
+        : Avx2.IsSupported && Fma.IsSupported ? GemmKernelKind.Avx2
+        : GemmKernelKind.Portable);
+
+    public static bool IsSupported(GemmKernelKind kind) => kind switch
+    {
+        GemmKernelKind.Avx512 => Avx512F.IsSupported,
+        GemmKernelKind.Avx2 => Avx2.IsSupported && Fma.IsSupported,
+        _ => true,
+    };
+
+    public static GemmKernel Create(GemmKernelKind kind) => kind switch
+    {
+        // 16 zmm accumulators leave 16 registers for the two B vectors and the A broadcasts.
+        GemmKernelKind.Avx512 => new GemmKernel(kind, 8, 32),
+
+        // 12 ymm accumulators + 2 B vectors + 1 broadcast fit the 16 registers of AVX2.
+        GemmKernelKind.Avx2 => new GemmKernel(kind, 6, 16),
+        _ => new GemmKernel(kind, 4, 2 * Vector<float>.Count),
+    };
+
+    /// <summary>
+    /// Computes the full tile <c>C = A_panel * B_panel</c>, or <c>C += ...</c> when <paramref name="addToC"/>.
+    /// </summary>
+    /// <param name="depth">Shared dimension of the two panels.</param>
+    /// <param name="a">Packed A panel: for each of the <paramref name="depth"/> steps, <see cref="Rows"/> values.</param>
+    /// <param name="b">Packed B panel: for each step, <see cref="Columns"/> values.</param>
+    /// <param name="c">Top-left element of the tile.</param>
+    /// <param name="ldc">Row stride of C in elements.</param>
+    /// <param name="addToC">Whether to add to C instead of overwriting it.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Invoke(int depth, float* a, float* b, float* c, nint ldc, bool addToC)
+    {
+        switch (Kind)
+        {
+            case GemmKernelKind.Avx512:
+                GemmMicroKernels.Avx512Tile8x32(depth, a, b, c, ldc, addToC);
+                break;
+            case GemmKernelKind.Avx2:
+                GemmMicroKernels.Avx2Tile6x16(depth, a, b, c, ldc, addToC);
+                break;
+            default:
+                GemmMicroKernels.PortableTile4x2V(depth, a, b, c, ldc, addToC);
+                break;
+        }
+    }
+}
+
+/// <summary>
+/// Register-blocked inner kernels of <see cref="Gemm"/>. Each keeps a whole C tile in vector
+/// registers for the full depth of the packed panels, so every loaded B vector and every
+/// broadcast A value feeds several FMAs, and C is read and written once per panel pair.
+/// </summary>
+/// <remarks>
+/// Every C element is computed as one chain of FMAs in increasing k, then added to C once. The
+/// packing code and the edge handling keep that order, so a C element gets the same bits whatever
+/// tile, thread or partition computes it.
+/// </remarks>
+internal static unsafe class GemmMicroKernels
+{
+    /// <summary>8 x 32 tile with AVX-512: 16 accumulators, 2 B loads and 8 broadcasts per step of k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Avx512Tile8x32(int depth, float* a, float* b, float* c, nint ldc, bool addToC)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+
+        for (int p = 0; p < depth; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            Vector512<float> b1 = Vector512.Load(b + 16);
+
+            Vector512<float> ai = Vector512.Create(a[0]);
+            c00 = Avx512F.FusedMultiplyAdd(ai, b0, c00);
+            c01 = Avx512F.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector512.Create(a[1]);
+            c10 = Avx512F.FusedMultiplyAdd(ai, b0, c10);
+            c11 = Avx512F.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector512.Create(a[2]);
+            c20 = Avx512F.FusedMultiplyAdd(ai, b0, c20);
+            c21 = Avx512F.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector512.Create(a[3]);
+            c30 = Avx512F.FusedMultiplyAdd(ai, b0, c30);
+            c31 = Avx512F.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector512.Create(a[4]);
+            c40 = Avx512F.FusedMultiplyAdd(ai, b0, c40);
+            c41 = Avx512F.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector512.Create(a[5]);
+            c50 = Avx512F.FusedMultiplyAdd(ai, b0, c50);
+            c51 = Avx512F.FusedMultiplyAdd(ai, b1, c51);
+            ai = Vector512.Create(a[6]);
+            c60 = Avx512F.FusedMultiplyAdd(ai, b0, c60);
+            c61 = Avx512F.FusedMultiplyAdd(ai, b1, c61);
+            ai = Vector512.Create(a[7]);
+            c70 = Avx512F.FusedMultiplyAdd(ai, b0, c70);
+            c71 = Avx512F.FusedMultiplyAdd(ai, b1, c71);
+
+            a += 8;
+            b += 32;
+        }
+
+        StoreRow512(c, c00, c01, addToC);
+        StoreRow512(c + ldc, c10, c11, addToC);
+        StoreRow512(c + 2 * ldc, c20, c21, addToC);
+        StoreRow512(c + 3 * ldc, c30, c31, addToC);
+        StoreRow512(c + 4 * ldc, c40, c41, addToC);
+        StoreRow512(c + 5 * ldc, c50, c51, addToC);
+        StoreRow512(c + 6 * ldc, c60, c61, addToC);
+        StoreRow512(c + 7 * ldc, c70, c71, addToC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow512(float* c, Vector512<float> sum0, Vector512<float> sum1, bool addToC)
+    {
+        if (addToC)
+        {
+            sum0 += Vector512.Load(c);
+            sum1 += Vector512.Load(c + 16);
+        }
+        sum0.Store(c);
+        sum1.Store(c + 16);
+    }
+
+    /// <summary>6 x 16 tile with AVX2 and FMA: 12 accumulators, 2 B loads and 6 broadcasts per step of k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Avx2Tile6x16(int depth, float* a, float* b, float* c, nint ldc, bool addToC)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
+
+        for (int p = 0; p < depth; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+
+            Vector256<float> ai = Vector256.Create(a[0]);
+            c00 = Fma.MultiplyAdd(ai, b0, c00);
+            c01 = Fma.MultiplyAdd(ai, b1, c01);
+            ai = Vector256.Create(a[1]);
+            c10 = Fma.MultiplyAdd(ai, b0, c10);
+            c11 = Fma.MultiplyAdd(ai, b1, c11);
+            ai = Vector256.Create(a[2]);
+            c20 = Fma.MultiplyAdd(ai, b0, c20);
+            c21 = Fma.MultiplyAdd(ai, b1, c21);
+            ai = Vector256.Create(a[3]);
+            c30 = Fma.MultiplyAdd(ai, b0, c30);
+            c31 = Fma.MultiplyAdd(ai, b1, c31);
+            ai = Vector256.Create(a[4]);
+            c40 = Fma.MultiplyAdd(ai, b0, c40);
+            c41 = Fma.MultiplyAdd(ai, b1, c41);
+            ai = Vector256.Create(a[5]);
+            c50 = Fma.MultiplyAdd(ai, b0, c50);
+            c51 = Fma.MultiplyAdd(ai, b1, c51);
+
+            a += 6;
+            b += 16;
+        }
+
+        StoreRow256(c, c00, c01, addToC);
+        StoreRow256(c + ldc, c10, c11, addToC);
+        StoreRow256(c + 2 * ldc, c20, c21, addToC);
+        StoreRow256(c + 3 * ldc, c30, c31, addToC);
+        StoreRow256(c + 4 * ldc, c40, c41, addToC);
+        StoreRow256(c + 5 * ldc, c50, c51, addToC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow256(float* c, Vector256<float> sum0, Vector256<float> sum1, bool addToC)
+    {
+        if (addToC)
+        {
+            sum0 += Vector256.Load(c);
+            sum1 += Vector256.Load(c + 8);
+        }
+        sum0.Store(c);
+        sum1.Store(c + 8);
+    }
+
+    /// <summary>
+    /// 4 x (2 * <see cref="Vector{T}.Count"/>) tile with <see cref="Vector{T}"/>, the readable
+    /// reference for the shape of the kernels above.
+    /// </summary>
+    public static void PortableTile4x2V(int depth, float* a, float* b, float* c, nint ldc, bool addToC)
+    {
+        int width = Vector<float>.Count;
+        Vector<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector<float> c20 = default, c21 = default, c30 = default, c31 = default;
+
+        for (int p = 0; p < depth; p++)
+        {
+            var b0 = Vector.Load(b);
+            var b1 = Vector.Load(b + width);
+
+            var ai = new Vector<float>(a[0]);
+            c00 = Vector.FusedMultiplyAdd(ai, b0, c00);
+            c01 = Vector.FusedMultiplyAdd(ai, b1, c01);
+            ai = new Vector<float>(a[1]);
+            c10 = Vector.FusedMultiplyAdd(ai, b0, c10);
+            c11 = Vector.FusedMultiplyAdd(ai, b1, c11);
+            ai = new Vector<float>(a[2]);
+            c20 = Vector.FusedMultiplyAdd(ai, b0, c20);
+            c21 = Vector.FusedMultiplyAdd(ai, b1, c21);
+            ai = new Vector<float>(a[3]);
+            c30 = Vector.FusedMultiplyAdd(ai, b0, c30);
+            c31 = Vector.FusedMultiplyAdd(ai, b1, c31);
+
+            a += 4;
+            b += 2 * width;
+        }
+
+        StoreRowPortable(c, c00, c01, addToC);
+        StoreRowPortable(c + ldc, c10, c11, addToC);
+        StoreRowPortable(c + 2 * ldc, c20, c21, addToC);
+        StoreRowPortable(c + 3 * ldc, c30, c31, addToC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRowPortable(float* c, Vector<float> sum0, Vector<float> sum1, bool addToC)
+    {
+        int width = Vector<float>.Count;
+        if (addToC)
+        {
+            sum0 += Vector.Load(c);
+            sum1 += Vector.Load(c + width);
+        }
+        sum0.Store(c);
+        sum1.Store(c + width);
+    }
+}

@@ -1,0 +1,154 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DigitNet.Kernels;
+
+/// <summary>
+/// Copies blocks of op(A) and op(B) into the panel layouts that the micro-kernels read with
+/// unit stride. Packing turns all four transpose cases into one kernel, makes every kernel load
+/// contiguous and aligned, and zero-pads edge panels so the kernel never needs a bounds check.
+/// </summary>
+/// <remarks>
+/// Packed A: panels of <c>mr</c> rows; within a panel, for each k, the <c>mr</c> values of that column.
+/// Packed B: panels of <c>nr</c> columns; within a panel, for each k, the <c>nr</c> values of that row.
+/// A panel of depth <c>kc</c> starting at row (column) <c>i</c> of the block starts at element <c>i * kc</c>.
+/// </remarks>
+internal static unsafe class GemmPacking
+{
+    /// <summary>Packs rows [<paramref name="row0"/>, +<paramref name="rows"/>) and k range [<paramref name="k0"/>, +<paramref name="depth"/>) of op(A).</summary>
+    public static void PackA(in GemmOperands op, int row0, int rows, int k0, int depth, int mr, float* packed)
+    {
+        for (int i = 0; i < rows; i += mr)
+        {
+            int panelRows = Math.Min(mr, rows - i);
+            float* panel = packed + (nint)i * depth;
+            if (op.TransposeA)
+            {
+                // A is [k, m]: the mr values for one k are contiguous.
+                float* source = op.A + (nint)k0 * op.Lda + row0 + i;
+                CopyRows(source, op.Lda, depth, panelRows, panel, mr);
+            }
+            else
+            {
+                // A is [m, k]: the panel is a transpose of an mr x depth block.
+                float* source = op.A + (nint)(row0 + i) * op.Lda + k0;
+                TransposeBlock(source, op.Lda, panelRows, depth, panel, mr);
+            }
+        }
+    }
+
+    /// <summary>Packs columns [<paramref name="column0"/>, +<paramref name="columns"/>) and k range [<paramref name="k0"/>, +<paramref name="depth"/>) of op(B).</summary>
+    public static void PackB(in GemmOperands op, int column0, int columns, int k0, int depth, int nr, float* packed)
+    {
+        for (int j = 0; j < columns; j += nr)
+        {
+            int panelColumns = Math.Min(nr, columns - j);
+            float* panel = packed + (nint)j * depth;
+            if (op.TransposeB)
+            {
+                // B is [n, k]: the panel is a transpose of an nr x depth block.
+                float* source = op.B + (nint)(column0 + j) * op.Ldb + k0;
+                TransposeBlock(source, op.Ldb, panelColumns, depth, panel, nr);
+            }
+            else
+            {
+                // B is [k, n]: the nr values for one k are contiguous.
+                float* source = op.B + (nint)k0 * op.Ldb + column0 + j;
+                CopyRows(source, op.Ldb, depth, panelColumns, panel, nr);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="count"/> rows of <paramref name="length"/> values into rows of
+    /// <paramref name="width"/> values, zero-filling the rest of each destination row.
+    /// </summary>
+    private static void CopyRows(float* source, nint stride, int count, int length, float* destination, int width)
+    {
+        int vectorLength = Vector256.IsHardwareAccelerated ? length & ~7 : 0;
+        for (int row = 0; row < count; row++, source += stride, destination += width)
+        {
+            int x = 0;
+            for (; x < vectorLength; x += 8)
+                Vector256.Load(source + x).Store(destination + x);
+            for (; x < length; x++)
+                destination[x] = source[x];
+            for (; x < width; x++)
+                destination[x] = 0;
+        }
+    }
+
+    /// <summary>
+    /// Writes the transpose of a <paramref name="rows"/> x <paramref name="depth"/> block (row stride
+    /// <paramref name="stride"/>) as <paramref name="depth"/> rows of <paramref name="width"/> values,
+    /// zero-filling columns <paramref name="rows"/> to <paramref name="width"/>.
+    /// </summary>
+    private static void TransposeBlock(float* source, nint stride, int rows, int depth, float* destination, int width)
+    {
+        // Whole groups of 8 source rows and 8 steps of k go through 8 x 8 register transposes,
+        // which read each source row 32 bytes at a time instead of one element per load.
+        int groupedRows = Avx.IsSupported ? rows & ~7 : 0;
+        int groupedDepth = groupedRows > 0 ? depth & ~7 : 0;
+        for (int p = 0; p < groupedDepth; p += 8)
+        {
+            for (int group = 0; group < groupedRows; group += 8)
+                Transpose8x8(source + group * stride + p, stride, destination + (nint)p * width + group, width);
+        }
+
+        // The remaining rows of every step, then the remaining steps in full, one element at a time.
+        for (int p = 0; p < depth; p++)
+        {
+            float* row = destination + (nint)p * width;
+            int x = p < groupedDepth ? groupedRows : 0;
+            for (; x < rows; x++)
+                row[x] = source[x * stride + p];
+            for (; x < width; x++)
+                row[x] = 0;
+        }
+    }
+
+    /// <summary>Transposes an 8 x 8 block with the usual unpack, shuffle, lane-permute sequence.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* source, nint sourceStride, float* destination, nint destinationStride)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(source);
+        Vector256<float> r1 = Avx.LoadVector256(source + sourceStride);
+        Vector256<float> r2 = Avx.LoadVector256(source + 2 * sourceStride);
+        Vector256<float> r3 = Avx.LoadVector256(source + 3 * sourceStride);
+        Vector256<float> r4 = Avx.LoadVector256(source + 4 * sourceStride);
+        Vector256<float> r5 = Avx.LoadVector256(source + 5 * sourceStride);
+        Vector256<float> r6 = Avx.LoadVector256(source + 6 * sourceStride);
+        Vector256<float> r7 = Avx.LoadVector256(source + 7 * sourceStride);
+
+        // Interleave pairs of rows: t0 = r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5], ...
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1);
+        Vector256<float> t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3);
+        Vector256<float> t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5);
+        Vector256<float> t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7);
+        Vector256<float> t7 = Avx.UnpackHigh(r6, r7);
+
+        // Gather four rows per column within each 128-bit lane.
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44);
+        Vector256<float> s1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44);
+        Vector256<float> s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44);
+        Vector256<float> s5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> s6 = Avx.Shuffle(t5, t7, 0x44);
+        Vector256<float> s7 = Avx.Shuffle(t5, t7, 0xEE);
+
+        // Join the rows 0-3 half and the rows 4-7 half of each column across the lanes.
+        Avx.Store(destination, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(destination + destinationStride, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(destination + 2 * destinationStride, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(destination + 3 * destinationStride, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(destination + 4 * destinationStride, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(destination + 5 * destinationStride, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(destination + 6 * destinationStride, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(destination + 7 * destinationStride, Avx.Permute2x128(s3, s7, 0x31));
+    }
+}

@@ -1,0 +1,235 @@
+using DigitNet.Kernels;
+
+namespace DigitNet.Tests.Kernels;
+
+public sealed class WorkerPoolTests
+{
+    public static TheoryData<int, int> CountsAndThreads()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            foreach (int count in new[] { 0, 1, 2, 3, 7, 1000 })
+                data.Add(count, threads);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CountsAndThreads))]
+    public void Run_CoversEveryIndexOnce(int count, int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        var job = new RecordingJob(count, threads);
+
+        for (int repeat = 0; repeat < 3; repeat++)
+        {
+            job.Reset();
+            pool.Run(job, count);
+
+            for (int i = 0; i < count; i++)
+                Assert.True(job.Visits[i] == 1, $"index {i} of {count} visited {job.Visits[i]} times with {threads} threads");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(CountsAndThreads))]
+    public void Run_SplitsStaticallyIntoContiguousRanges(int count, int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        var job = new RecordingJob(count, threads);
+        pool.Run(job, count);
+
+        // Worker w gets count / threads indices, plus one for the first count % threads workers.
+        int begin = 0;
+        for (int worker = 0; worker < threads; worker++)
+        {
+            int length = count / threads + (worker < count % threads ? 1 : 0);
+            if (length == 0)
+            {
+                Assert.True(job.Ranges[worker] is null, $"worker {worker} was called for an empty range");
+                continue;
+            }
+            Assert.Equal((begin, begin + length), job.Ranges[worker]);
+            begin += length;
+        }
+        Assert.Equal(count, begin);
+    }
+
+    [Fact]
+    public void Run_UsesTheBackgroundThreads()
+    {
+        using var pool = new WorkerPool(3);
+        var job = new RecordingJob(3, 3);
+        pool.Run(job, 3);
+
+        Assert.Equal(Environment.CurrentManagedThreadId, job.ThreadIds[0]);
+        Assert.Equal(3, job.ThreadIds.Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void Run_PropagatesWorkerException(int throwingWorker)
+    {
+        using var pool = new WorkerPool(2);
+        var job = new ThrowingJob(throwingWorker);
+
+        var error = Assert.Throws<InvalidOperationException>(() => pool.Run(job, 10));
+        Assert.Equal($"worker {throwingWorker} failed", error.Message);
+
+        // The pool still works after a failed job.
+        var recording = new RecordingJob(10, 2);
+        pool.Run(recording, 10);
+        Assert.All(recording.Visits, visits => Assert.Equal(1, visits));
+    }
+
+    [Fact]
+    public void Run_AggregatesSeveralExceptions()
+    {
+        using var pool = new WorkerPool(3);
+        var error = Assert.Throws<AggregateException>(() => pool.Run(new ThrowingJob(-1), 3));
+        Assert.Equal(3, error.InnerExceptions.Count);
+    }
+
+    [Fact]
+    public void Run_InlineWithOneThreadPropagatesException()
+    {
+        using var pool = new WorkerPool(1);
+        var error = Assert.Throws<InvalidOperationException>(() => pool.Run(new ThrowingJob(0), 5));
+        Assert.Equal("worker 0 failed", error.Message);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void NestedRun_RunsInlineWithoutDeadlock(int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        var outer = new NestedJob(pool, innerCount: 50);
+
+        // A deadlock would hang the test run, so the call runs on another thread with a timeout.
+        var run = Task.Run(() => pool.Run(outer, 6));
+        Assert.True(run.Wait(TimeSpan.FromSeconds(30)), "nested Run did not finish within 30 s");
+
+        for (int i = 0; i < 6; i++)
+        {
+            for (int j = 0; j < 50; j++)
+                Assert.True(outer.Visits[i, j] == 1, $"inner index {j} of outer index {i} visited {outer.Visits[i, j]} times");
+        }
+    }
+
+    [Fact]
+    public void Run_ManyTinyJobsAndIdleGaps()
+    {
+        // Back-to-back runs exercise the spinning hand-off; the pauses let the workers block on
+        // their semaphores, which exercises the sleeping hand-off. A lost wake-up hangs here.
+        using var pool = new WorkerPool(3);
+        var job = new RecordingJob(5, 3);
+        var run = Task.Run(() =>
+        {
+            for (int repeat = 0; repeat < 3000; repeat++)
+            {
+                job.Reset();
+                pool.Run(job, 5);
+                for (int i = 0; i < 5; i++)
+                {
+                    if (job.Visits[i] != 1)
+                        throw new InvalidOperationException($"run {repeat}: index {i} visited {job.Visits[i]} times");
+                }
+                if (repeat % 300 == 0)
+                    Thread.Sleep(5);
+            }
+        });
+        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "3000 runs did not finish within 60 s");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Run_AllocatesNothing(int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        var job = new RecordingJob(100, threads);
+        for (int repeat = 0; repeat < 10; repeat++)
+            pool.Run(job, 100);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int repeat = 0; repeat < 1000; repeat++)
+            pool.Run(job, 100);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(allocated == 0, $"{allocated} bytes allocated by 1000 runs");
+    }
+
+    [Fact]
+    public void Run_AfterDispose_Throws()
+    {
+        var pool = new WorkerPool(2);
+        pool.Dispose();
+        pool.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => pool.Run(new RecordingJob(4, 2), 4));
+    }
+
+    [Fact]
+    public void Constructor_RejectsNonPositiveThreadCount()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(-2));
+    }
+
+    [Fact]
+    public void DefaultThreadCount_IsProcessorCount()
+    {
+        Assert.Equal(Environment.ProcessorCount, WorkerPool.DefaultThreadCount);
+    }
+
+    private sealed class RecordingJob(int count, int threads) : IParallelJob
+    {
+        public int[] Visits { get; } = new int[count];
+        public (int Begin, int End)?[] Ranges { get; } = new (int, int)?[threads];
+        public int[] ThreadIds { get; } = new int[threads];
+
+        public void Reset() => Array.Clear(Visits);
+
+        public void Execute(int begin, int end, int worker)
+        {
+            Ranges[worker] = (begin, end);
+            ThreadIds[worker] = Environment.CurrentManagedThreadId;
+            for (int i = begin; i < end; i++)
+                Interlocked.Increment(ref Visits[i]);
+        }
+    }
+
+    /// <summary>Throws from worker <c>throwingWorker</c>, or from every worker when it is -1.</summary>
+    private sealed class ThrowingJob(int throwingWorker) : IParallelJob
+    {
+        public void Execute(int begin, int end, int worker)
+        {
+            if (throwingWorker < 0 || worker == throwingWorker)
+                throw new InvalidOperationException($"worker {worker} failed");
+        }
+    }
+
+    private sealed class NestedJob(WorkerPool pool, int innerCount) : IParallelJob
+    {
+        public int[,] Visits { get; } = new int[6, innerCount];
+
+        public void Execute(int begin, int end, int worker)
+        {
+            for (int i = begin; i < end; i++)
+                pool.Run(new InnerJob(this, i), innerCount);
+        }
+
+        private sealed class InnerJob(NestedJob outer, int row) : IParallelJob
+        {
+            public void Execute(int begin, int end, int worker)
+            {
+                for (int j = begin; j < end; j++)
+                    Interlocked.Increment(ref outer.Visits[row, j]);
+            }
+        }
+    }
+}
