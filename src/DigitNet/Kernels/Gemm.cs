@@ -117,15 +117,25 @@ public static class Gemm
                 return;
             }
 
-            // Each worker packs the whole operand that is not split. Splitting columns repeats
-            // the packing of A (m * k values) and splitting rows that of B (k * n values), so
-            // split the side that repeats less, unless it has fewer panels than workers.
+            // Split the side whose panels divide more evenly among the workers. On a tie, note
+            // that each worker packs the whole operand that is not split: splitting columns
+            // repeats the packing of A (m * k values) and splitting rows that of B (k * n values).
             int threads = workers!.ThreadCount;
-            bool splitColumns = columnPanels >= threads && rowPanels >= threads
-                ? m <= n
-                : columnPanels >= rowPanels;
+            double columnBalance = Balance(columnPanels, threads);
+            double rowBalance = Balance(rowPanels, threads);
+            bool splitColumns = columnBalance != rowBalance ? columnBalance > rowBalance : m <= n;
             GemmParallelJob.Run(op, kernel, workers, splitColumns);
         }
+    }
+
+    /// <summary>
+    /// Returns the fraction of the busiest worker's time that the average worker is busy when
+    /// <paramref name="panels"/> equal panels are split statically among <paramref name="threads"/>.
+    /// </summary>
+    private static double Balance(int panels, int threads)
+    {
+        int busiest = (panels + threads - 1) / threads;
+        return panels / (double)(busiest * threads);
     }
 
     /// <summary>Returns the area of the kernel tiles that cover an m x n product, padding included.</summary>
@@ -150,9 +160,9 @@ public static class Gemm
 
         ReadOnlySpan<float> cUsed = c[..(int)cLength];
         if (cUsed.Overlaps(a[..(int)aLength]))
-            throw new ArgumentException("c overlaps a; the product must be written to separate memory", nameof(c));
+            throw new ArgumentException("c overlaps a. Pass an output buffer that is separate from both inputs.", nameof(c));
         if (cUsed.Overlaps(b[..(int)bLength]))
-            throw new ArgumentException("c overlaps b; the product must be written to separate memory", nameof(c));
+            throw new ArgumentException("c overlaps b. Pass an output buffer that is separate from both inputs.", nameof(c));
     }
 
     /// <summary>
