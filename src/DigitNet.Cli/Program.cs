@@ -12,6 +12,7 @@ namespace DigitNet.Cli
         private static readonly Dictionary<string, (Func<IReadOnlyList<string>, int> Run, string Summary)> Commands = new()
         {
             ["train"] = (TrainCommand.Run, "train a classifier on digits.mat and report test accuracy"),
+            ["sweep"] = (SweepCommand.Run, "run a grid of settings times seeds in parallel, resumable, with a Markdown report and plots"),
             ["evaluate"] = (EvaluateCommand.Run, "evaluate a model file: accuracy, per-class metrics, confusion matrix"),
             ["predict"] = (PredictCommand.Run, "classify image files (PNG, JPEG, BMP) with a model file"),
             ["finetune"] = (FinetuneCommand.Run, "retrain the last layers of a model file and save the result"),

@@ -1,0 +1,365 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using DigitNet.Cli.Plotting;
+using DigitNet.Data;
+using DigitNet.Experiments;
+using DigitNet.Training;
+
+namespace DigitNet.Cli;
+
+/// <summary>
+/// <c>digitnet sweep</c>: runs the trials of a sweep or suite configuration in parallel, appends
+/// each result to a JSON-lines file, resumes from that file, and renders the Markdown report and
+/// PNG figures. <c>digitnet sweep merge</c> combines the results files of shards into one report.
+/// </summary>
+public static class SweepCommand
+{
+    /// <summary>Exit code after SIGINT or SIGTERM, as shells report a process ended by SIGINT.</summary>
+    public const int InterruptedExitCode = 130;
+
+    private const string ResultsFileName = "results.jsonl";
+    private const string ReportFileName = "report.md";
+    private static readonly HashSet<string> Flags = ["help", "quiet", "dry-run"];
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        if (args.Count > 0 && args[0] == "merge") return Merge(args.Skip(1).ToList());
+
+        var line = CommandLine.Parse(args, Flags);
+        if (line.TakeFlag("help"))
+        {
+            Console.Out.Write(Help());
+            return 0;
+        }
+        bool quiet = line.TakeFlag("quiet");
+        bool dryRun = line.TakeFlag("dry-run");
+        string configPath = line.Take("config") ?? throw new UsageException("--config FILE.json is required; see digitnet sweep --help");
+        string? outFolder = line.Take("out");
+        int threadsPerTrial = line.TakeInt("threads-per-trial", 1, minimum: 1, maximum: 1024);
+        int jobs = line.TakeInt("jobs", Math.Max(1, Environment.ProcessorCount / threadsPerTrial), minimum: 1, maximum: 1024);
+        string? shardText = line.Take("shard");
+        string? dataOption = line.Take("data");
+        var output = ReadOutputOptions(line, outFolder);
+        line.RejectRemaining("sweep", []);
+        if (line.Positionals.Count > 0)
+            throw new UsageException($"unexpected argument '{line.Positionals[0]}'; sweep takes only options (did you mean 'digitnet sweep merge'?)");
+
+        var suite = SweepConfigReader.ReadFile(configPath);
+        var plan = SweepPlan.Create(suite, threadsPerTrial);
+        var (shard, shards) = shardText is null ? (0, 1) : ParseShard(shardText);
+        bool sharded = shardText is not null;
+        if (sharded && output.Doc is not null)
+            throw new UsageException("--doc cannot be used with --shard: a shard has only part of the results; pass --doc to 'digitnet sweep merge'");
+        var selected = plan.Shard(shard, shards);
+
+        if (dryRun)
+        {
+            PrintTrials(plan, selected);
+            return 0;
+        }
+        if (outFolder is null) throw new UsageException("--out DIR is required: the folder for results.jsonl, report.md and the figures");
+
+        string dataPath = DataLocator.Resolve(dataOption);
+        Directory.CreateDirectory(outFolder);
+        string resultsPath = Path.Combine(outFolder, sharded ? $"results.shard-{shard}-of-{shards}.jsonl" : ResultsFileName);
+        var existing = ReadResults(resultsPath, repair: true);
+        var done = existing.Records.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        var pending = selected.Where(t => !done.Contains(t.Id)).ToList();
+
+        Console.Out.WriteLine(Invariant($"sweep {suite.Name}: {plan.Trials.Count} trials{(sharded ? $", shard {shard}/{shards} has {selected.Count}" : "")}; {selected.Count - pending.Count} already in {resultsPath}, {pending.Count} to run with {Math.Min(jobs, Math.Max(1, pending.Count))} job(s) x {threadsPerTrial} thread(s)"));
+        if (existing.TornLine) Console.Out.WriteLine($"note: removed an incomplete last line from {resultsPath} (a run was stopped while writing); that trial runs again");
+
+        if (pending.Count > 0)
+        {
+            var data = DigitsMat.Load(dataPath);
+            CheckTrials(pending, data);
+            bool completed = RunTrials(plan, pending, data, resultsPath, jobs, quiet);
+            if (!completed) return InterruptedExitCode;
+        }
+
+        if (sharded)
+        {
+            Console.Out.WriteLine($"shard {shard}/{shards} done; combine the shards with: digitnet sweep merge --config {configPath} --out DIR {Path.Combine(outFolder, "results.shard-*.jsonl")}");
+            return 0;
+        }
+        var records = ReadResults(resultsPath, repair: false).Records;
+        WriteReport(plan, records, outFolder, output);
+        return 0;
+    }
+
+    /// <summary><c>digitnet sweep merge</c>: combines results files (of shards or earlier runs) into one results file and report.</summary>
+    private static int Merge(IReadOnlyList<string> args)
+    {
+        var line = CommandLine.Parse(args, new HashSet<string> { "help" });
+        if (line.TakeFlag("help"))
+        {
+            Console.Out.Write(Help());
+            return 0;
+        }
+        string configPath = line.Take("config") ?? throw new UsageException("--config FILE.json is required: the configuration the results were run with");
+        string outFolder = line.Take("out") ?? throw new UsageException("--out DIR is required: the folder for the merged results.jsonl, report.md and the figures");
+        int threadsPerTrial = line.TakeInt("threads-per-trial", 1, minimum: 1, maximum: 1024);
+        var output = ReadOutputOptions(line, outFolder);
+        line.RejectRemaining("sweep merge", []);
+        if (line.Positionals.Count == 0)
+            throw new UsageException("give the results files to merge, e.g. digitnet sweep merge --config sweep.json --out DIR shard-*/results*.jsonl");
+
+        var suite = SweepConfigReader.ReadFile(configPath);
+        var plan = SweepPlan.Create(suite, threadsPerTrial);
+
+        // Read every input before writing, because the output file may be one of the inputs.
+        var byId = new Dictionary<string, TrialRecord>(StringComparer.Ordinal);
+        foreach (string path in line.Positionals)
+        {
+            if (!File.Exists(path)) throw new UsageException($"results file not found: {path}");
+            var content = ReadResults(path, repair: false);
+            if (content.TornLine) Console.Out.WriteLine($"note: {path} ends in an incomplete line (a run was stopped while writing); it was skipped");
+            foreach (var record in content.Records) byId.TryAdd(record.Id, record);
+        }
+
+        // Trials of the plan come first in plan order, so the merged file does not depend on the order of the inputs.
+        var ordered = plan.Trials.Select(t => byId.GetValueOrDefault(t.Id)).OfType<TrialRecord>().ToList();
+        var planIds = plan.Trials.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
+        var others = byId.Values.Where(r => !planIds.Contains(r.Id)).ToList();
+        Directory.CreateDirectory(outFolder);
+        AtomicFile.WriteAllText(Path.Combine(outFolder, ResultsFileName), ResultsFile.Format(ordered.Concat(others)));
+        Console.Out.WriteLine(Invariant($"merged {line.Positionals.Count} file(s): {ordered.Count} of {plan.Trials.Count} trials of {suite.Name}{(others.Count > 0 ? $", plus {others.Count} record(s) of other settings kept but not reported" : "")}"));
+
+        WriteReport(plan, ordered, outFolder, output);
+        return 0;
+    }
+
+    /// <summary>Where figures go and which document receives the tables.</summary>
+    private sealed record OutputOptions(string Images, string? Doc);
+
+    private static OutputOptions ReadOutputOptions(CommandLine line, string? outFolder)
+    {
+        string? images = line.Take("images");
+        string? doc = line.Take("doc");
+        if (doc is not null && !File.Exists(doc))
+            throw new UsageException($"--doc: file not found: {doc}");
+        return new OutputOptions(images ?? outFolder ?? ".", doc);
+    }
+
+    private static (int Shard, int Shards) ParseShard(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length == 2
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int shard)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int shards)
+            && shards >= 1 && shard < shards)
+        {
+            return (shard, shards);
+        }
+        throw new UsageException($"--shard: invalid value '{text}'; expected i/n with 0 <= i < n, e.g. 0/3, 1/3 and 2/3 for three shards");
+    }
+
+    private static ResultsContent ReadResults(string path, bool repair)
+    {
+        try
+        {
+            return ResultsFile.Read(path, repair);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
+    /// <summary>Fails on the first trial whose network or augmentation cannot be built, before any trial runs.</summary>
+    private static void CheckTrials(IReadOnlyList<SweepTrial> trials, DataSplits data)
+    {
+        TrialRunner.CheckNetworks(trials.Concat(trials.Where(t => t.FineTune is not null)), data.Train.SampleShape, data.Train.ClassCount);
+        foreach (var options in trials.SelectMany(t => t.FineTune is null ? [t.Options] : new[] { t.Options, t.FineTune }).DistinctBy(o => (o.Augment, o.Scaling)))
+        {
+            var preprocessing = Preprocessing.Fit(Preprocessing.ParseKind(options.Scaling), data.Train);
+            _ = AugmentationFactory.Create(options, data.Train, preprocessing);
+        }
+        // NOTE: TrainingRun does not apply rotated-copies yet, so a trial that sets it would silently train without the copies.
+        var rotated = trials.FirstOrDefault(t => t.Options.RotatedCopies.Count > 0);
+        if (rotated is not null)
+            throw new UsageException($"trial {rotated.Id}: 'rotated-copies' is not applied by training in this build; remove it from the configuration");
+    }
+
+    /// <summary>Runs <paramref name="pending"/> on <paramref name="jobs"/> threads; returns false when interrupted.</summary>
+    private static bool RunTrials(SweepPlan plan, IReadOnlyList<SweepTrial> pending, DataSplits data, string resultsPath, int jobs, bool quiet)
+    {
+        using var cancellation = new CancellationTokenSource();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        void Interrupt(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            if (!cancellation.IsCancellationRequested)
+                Console.Error.WriteLine("digitnet sweep: stopping; trials that are running are discarded and will run again on resume");
+            cancellation.Cancel();
+        }
+
+        var queue = new ConcurrentQueue<SweepTrial>(pending);
+        var clock = Stopwatch.StartNew();
+        int finished = 0;
+        var errors = new ConcurrentQueue<Exception>();
+        object consoleLock = new();
+        using var results = ResultsFile.OpenAppend(resultsPath);
+
+        void Work()
+        {
+            while (!cancellation.IsCancellationRequested && queue.TryDequeue(out var trial))
+            {
+                TrialResult? result;
+                try
+                {
+                    result = TrialRunner.Run(trial, data, AugmentationFactory.Create, cancellation.Token);
+                }
+                catch (Exception e)
+                {
+                    errors.Enqueue(new InvalidOperationException($"trial {trial.Id} ({Describe(plan, trial)}) failed: {e.Message}", e));
+                    cancellation.Cancel();
+                    return;
+                }
+                if (result is null) return;
+
+                results.Append(TrialRecord.Create(trial, result));
+                int count = Interlocked.Increment(ref finished);
+                if (quiet) continue;
+                double elapsed = clock.Elapsed.TotalSeconds;
+                double left = elapsed / count * (pending.Count - count);
+                lock (consoleLock)
+                {
+                    Console.Out.WriteLine(Invariant(
+                        $"[{count.ToString().PadLeft(pending.Count.ToString().Length)}/{pending.Count}] {Describe(plan, trial)}: test accuracy {result.Test.Accuracy:F4}, loss {result.Test.Loss:F4}, best epoch {result.BestEpoch}, {result.TrainSeconds:F1} s; elapsed {Duration(elapsed)}, about {Duration(left)} left"));
+                }
+            }
+        }
+
+        var workers = Enumerable.Range(0, Math.Min(jobs, pending.Count))
+            .Select(_ => new Thread(Work) { IsBackground = true })
+            .ToList();
+        foreach (var worker in workers) worker.Start();
+        foreach (var worker in workers) worker.Join();
+
+        if (!errors.IsEmpty) throw errors.First();
+        if (cancellation.IsCancellationRequested)
+        {
+            Console.Out.WriteLine(Invariant($"interrupted after {Duration(clock.Elapsed.TotalSeconds)}: {finished} trial(s) saved to {resultsPath}, {pending.Count - finished} left; run the same command again to resume"));
+            return false;
+        }
+        Console.Out.WriteLine(Invariant($"ran {finished} trial(s) in {Duration(clock.Elapsed.TotalSeconds)}"));
+        return true;
+    }
+
+    /// <summary>Writes report.md and the figures, and replaces the marked blocks of the --doc file.</summary>
+    private static void WriteReport(SweepPlan plan, IReadOnlyList<TrialRecord> records, string outFolder, OutputOptions output)
+    {
+        var byId = new Dictionary<string, TrialRecord>(StringComparer.Ordinal);
+        foreach (var record in records) byId.TryAdd(record.Id, record);
+
+        Directory.CreateDirectory(output.Images);
+        var report = new StringBuilder();
+        report.Append("# ").Append(plan.Suite.Title).Append("\n\n");
+        report.Append("Generated by `digitnet sweep`. Test accuracy and loss are mean ± sample standard deviation over seeds; ")
+            .Append("test loss is each row's own loss (squared error or cross-entropy); best epoch is the mean epoch whose weights were tested; ")
+            .Append("seconds is the mean training time per trial and varies between runs.\n\n");
+        var sections = new Dictionary<string, (SweepSummary Summary, IReadOnlyList<(string Caption, string Path)> Figures)>(StringComparer.Ordinal);
+        int missing = 0;
+        foreach (var sweep in plan.Suite.Sweeps)
+        {
+            var summary = SweepSummary.Create(sweep, plan, byId);
+            missing += summary.MissingTrials;
+            var figures = SweepPlots.Write(summary, output.Images);
+            sections[sweep.Name] = (summary, figures);
+            report.Append(SweepMarkdown.Render(summary, Relative(figures, outFolder), "##")).Append('\n');
+        }
+
+        string reportPath = Path.Combine(outFolder, ReportFileName);
+        AtomicFile.WriteAllText(reportPath, report.ToString());
+        Console.Out.WriteLine($"wrote {reportPath} and the figures in {output.Images}{(missing > 0 ? Invariant($"; {missing} trial(s) have no result yet") : "")}");
+
+        if (output.Doc is not null) UpdateDocument(output.Doc, sections);
+    }
+
+    /// <summary>
+    /// Replaces the text between <c>&lt;!-- sweep:NAME --&gt;</c> and <c>&lt;!-- /sweep:NAME --&gt;</c>
+    /// in <paramref name="path"/> with the table and figures of sweep NAME; the prose around the
+    /// markers is kept.
+    /// </summary>
+    private static void UpdateDocument(string path, Dictionary<string, (SweepSummary Summary, IReadOnlyList<(string Caption, string Path)> Figures)> sections)
+    {
+        string text = File.ReadAllText(path).ReplaceLineEndings("\n");
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        var updated = new List<string>();
+        foreach (var (name, (summary, figures)) in sections)
+        {
+            string start = $"<!-- sweep:{name} -->";
+            string end = $"<!-- /sweep:{name} -->";
+            int startIndex = text.IndexOf(start, StringComparison.Ordinal);
+            if (startIndex < 0) continue;
+            int endIndex = text.IndexOf(end, startIndex, StringComparison.Ordinal);
+            if (endIndex < 0) throw new UsageException($"{path}: marker {start} has no closing {end}");
+
+            string block = SweepMarkdown.Render(summary, Relative(figures, folder), headingPrefix: null);
+            text = text[..(startIndex + start.Length)] + "\n" + block + text[endIndex..];
+            updated.Add(name);
+        }
+        AtomicFile.WriteAllText(path, text);
+        var skipped = sections.Keys.Except(updated).ToList();
+        Console.Out.WriteLine($"updated {updated.Count} table(s) in {path}{(skipped.Count > 0 ? $"; no <!-- sweep:NAME --> marker for {string.Join(", ", skipped)}" : "")}");
+    }
+
+    private static IReadOnlyList<(string Caption, string Path)> Relative(IReadOnlyList<(string Caption, string Path)> figures, string fromFolder) =>
+        figures.Select(f => (f.Caption, Path.GetRelativePath(Path.GetFullPath(fromFolder), Path.GetFullPath(f.Path)))).ToList();
+
+    private static void PrintTrials(SweepPlan plan, IReadOnlyList<SweepTrial> trials)
+    {
+        Console.Out.WriteLine(Invariant($"{trials.Count} of {plan.Trials.Count} trials (index, id, sweep rows):"));
+        foreach (var trial in trials) Console.Out.WriteLine(Invariant($"{trial.Index,5} {trial.Id} {Describe(plan, trial)}"));
+    }
+
+    private static string Describe(SweepPlan plan, SweepTrial trial)
+    {
+        var uses = plan.Uses[trial.Id];
+        string shared = uses.Count > 1 ? Invariant($" (also in {uses.Count - 1} other row(s))") : "";
+        return Invariant($"{uses[0].Sweep.Name} {uses[0].Point.Label} seed {trial.Options.Seed}{shared}");
+    }
+
+    private static string Duration(double seconds)
+    {
+        var span = TimeSpan.FromSeconds(Math.Max(0, seconds));
+        return span.TotalHours >= 1 ? Invariant($"{(int)span.TotalHours}h{span.Minutes:D2}m") : Invariant($"{span.Minutes}m{span.Seconds:D2}s");
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private static string Help() => """
+        usage: digitnet sweep --config FILE.json --out DIR [options]
+               digitnet sweep merge --config FILE.json --out DIR RESULTS.jsonl...
+
+        Runs every trial of a sweep (settings rows times seeds) or of a suite of sweeps, appends each
+        result to DIR/results.jsonl as it finishes, and writes DIR/report.md (mean and standard
+        deviation of test accuracy and loss per row) with PNG figures. Running the same command again
+        skips the trials already in results.jsonl, so an interrupted sweep resumes where it stopped.
+        The configuration format is described in docs/sweeps.md.
+
+          --config FILE.json        sweep or suite configuration
+          --out DIR                 folder for results.jsonl, report.md and (by default) the figures
+          --jobs J                  trials run in parallel (default: processors / threads per trial)
+          --threads-per-trial T     worker threads of each trial (default 1); part of each trial's
+                                    identity, because results differ between thread counts
+          --shard i/n               run only trials i, i+n, i+2n, ... (0 <= i < n) into
+                                    DIR/results.shard-i-of-n.jsonl; combine shards with 'sweep merge'
+          --data PATH               digits.mat (default: $DIGITNET_DATA, then ./data/digits.mat)
+          --images DIR              folder for the PNG figures (default: the --out folder)
+          --doc FILE.md             replace the blocks between <!-- sweep:NAME --> and
+                                    <!-- /sweep:NAME --> in FILE.md with each sweep's table and figures
+          --dry-run                 list the trials (index, id, rows) and exit
+          --quiet                   print no line per finished trial
+
+        merge reads the given results files, keeps one record per trial id, writes DIR/results.jsonl
+        in configuration order and renders the report as above (it accepts --images, --doc and
+        --threads-per-trial, which must match the runs).
+
+        """;
+}

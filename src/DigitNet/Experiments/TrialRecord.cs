@@ -1,0 +1,140 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DigitNet.Training;
+
+namespace DigitNet.Experiments;
+
+/// <summary>
+/// The result of one finished trial: one line of a sweep's JSON-lines results file with the full
+/// settings, the per-epoch history and the test metrics.
+/// </summary>
+public sealed class TrialRecord
+{
+    private TrialRecord(JsonObject json, string id, double testAccuracy, double testLoss, int bestEpoch, double trainSeconds,
+        IReadOnlyList<EpochMetrics> epochs, int? fineTuneStartEpoch)
+    {
+        Json = json;
+        Id = id;
+        TestAccuracy = testAccuracy;
+        TestLoss = testLoss;
+        BestEpoch = bestEpoch;
+        TrainSeconds = trainSeconds;
+        Epochs = epochs;
+        FineTuneStartEpoch = fineTuneStartEpoch;
+    }
+
+    /// <summary>The trial id (<see cref="SweepTrial.Id"/>).</summary>
+    public string Id { get; }
+
+    public double TestAccuracy { get; }
+
+    /// <summary>Test loss under the trial's own loss function (squared error or cross-entropy).</summary>
+    public double TestLoss { get; }
+
+    /// <summary>The epoch whose weights were tested (counting fine-tuning epochs after the first stage).</summary>
+    public int BestEpoch { get; }
+
+    /// <summary>Seconds spent in training steps, without evaluation; varies from run to run.</summary>
+    public double TrainSeconds { get; }
+
+    /// <summary>Metrics after each epoch; fine-tuning epochs follow the first stage's with continuing numbers.</summary>
+    public IReadOnlyList<EpochMetrics> Epochs { get; }
+
+    /// <summary>The first epoch number of the fine-tuning stage, or null for a plain trial.</summary>
+    public int? FineTuneStartEpoch { get; }
+
+    /// <summary>The whole record as stored.</summary>
+    public JsonObject Json { get; }
+
+    /// <summary>The record as one line of JSON, without the line break.</summary>
+    public string ToJsonLine() => Json.ToJsonString();
+
+    /// <summary>Builds the record of a finished trial.</summary>
+    public static TrialRecord Create(SweepTrial trial, TrialResult result)
+    {
+        var epochs = new JsonArray();
+        foreach (var m in result.Epochs)
+        {
+            epochs.Add(new JsonObject
+            {
+                ["epoch"] = m.Epoch,
+                ["train_loss"] = m.TrainLoss,
+                ["train_accuracy"] = m.TrainAccuracy,
+                ["valid_loss"] = m.ValidLoss,
+                ["valid_accuracy"] = m.ValidAccuracy,
+                ["learning_rate"] = m.LearningRate,
+                ["seconds"] = m.Seconds,
+            });
+        }
+
+        var json = new JsonObject
+        {
+            ["id"] = trial.Id,
+            ["seed"] = trial.Options.Seed,
+            ["test_accuracy"] = result.Test.Accuracy,
+            ["test_loss"] = result.Test.Loss,
+            ["test_correct"] = result.Test.Correct,
+            ["test_count"] = result.Test.Count,
+            ["best_epoch"] = result.BestEpoch,
+            ["stop_reason"] = result.StopReason.ToString().ToLowerInvariant(),
+            ["train_seconds"] = result.TrainSeconds,
+            ["architecture"] = result.Architecture,
+            ["parameters"] = result.ParameterCount,
+            ["settings"] = TrainingOptionTable.ToJson(trial.Options),
+        };
+        if (trial.FineTune is not null)
+        {
+            json["finetune"] = TrainingOptionTable.ToJson(trial.FineTune);
+            json["finetune_start_epoch"] = result.FineTuneStartEpoch;
+        }
+        json["epochs"] = epochs;
+        return Parse(json);
+    }
+
+    /// <summary>Parses one line of a results file.</summary>
+    /// <exception cref="FormatException">The line is not a JSON object with the fields of a record.</exception>
+    public static TrialRecord Parse(string line)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(line);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"not valid JSON ({e.Message})");
+        }
+        if (node is not JsonObject json) throw new FormatException("not a JSON object");
+        return Parse(json);
+    }
+
+    private static TrialRecord Parse(JsonObject json)
+    {
+        try
+        {
+            string id = json["id"]?.GetValue<string>() ?? throw new FormatException("field 'id' is missing");
+            var epochs = new List<EpochMetrics>();
+            if (json["epochs"] is JsonArray array)
+            {
+                foreach (var item in array)
+                {
+                    if (item is not JsonObject e) throw new FormatException("field 'epochs' must contain objects");
+                    epochs.Add(new EpochMetrics(
+                        Required<int>(e, "epoch"), Required<double>(e, "train_loss"), Required<double>(e, "train_accuracy"),
+                        Required<double>(e, "valid_loss"), Required<double>(e, "valid_accuracy"),
+                        Required<double>(e, "learning_rate"), Required<double>(e, "seconds")));
+                }
+            }
+            int? fineTuneStart = json["finetune_start_epoch"] is { } start ? start.GetValue<int>() : null;
+            return new TrialRecord(json, id, Required<double>(json, "test_accuracy"), Required<double>(json, "test_loss"),
+                Required<int>(json, "best_epoch"), Required<double>(json, "train_seconds"), epochs, fineTuneStart);
+        }
+        catch (Exception e) when (e is InvalidOperationException or JsonException)
+        {
+            throw new FormatException($"a field has the wrong type ({e.Message})");
+        }
+    }
+
+    private static T Required<T>(JsonObject json, string name) =>
+        json[name] is { } value ? value.GetValue<T>() : throw new FormatException($"field '{name}' is missing");
+}

@@ -1,0 +1,114 @@
+using DigitNet.Data;
+using DigitNet.Kernels;
+using DigitNet.Layers;
+using DigitNet.Losses;
+using DigitNet.Tensors;
+using DigitNet.Training;
+
+namespace DigitNet.Experiments;
+
+/// <summary>What a trial produced; epochs of a fine-tuning stage follow those of the first stage.</summary>
+public sealed record TrialResult(
+    IReadOnlyList<EpochMetrics> Epochs,
+    int BestEpoch,
+    StopReason StopReason,
+    double TrainSeconds,
+    EvaluationResult Test,
+    string Architecture,
+    int ParameterCount,
+    int? FineTuneStartEpoch);
+
+/// <summary>Runs one <see cref="SweepTrial"/>: a training run, followed for fine-tuning trials by a second stage that trains only the last layer.</summary>
+public static class TrialRunner
+{
+    /// <summary>
+    /// Runs <paramref name="trial"/> on <paramref name="data"/> (raw pixels). Returns null when
+    /// <paramref name="cancellation"/> stopped it, so an interrupted trial leaves no result.
+    /// </summary>
+    public static TrialResult? Run(
+        SweepTrial trial, DataSplits data,
+        Func<TrainingOptions, Dataset, Preprocessing, IAugmentation?>? augmentationFactory = null,
+        CancellationToken cancellation = default)
+    {
+        var outcome = TrainingRun.Run(trial.Options, data, augmentationFactory: augmentationFactory, cancellation: cancellation);
+        if (outcome.Training.StopReason == StopReason.Cancelled) return null;
+
+        var architecture = outcome.Network.Architecture.LayersText;
+        int parameterCount = outcome.Network.ParameterValues.Length;
+        if (trial.FineTune is null)
+        {
+            return new TrialResult(outcome.Training.Epochs, outcome.Training.BestEpoch, outcome.Training.StopReason,
+                outcome.Training.TrainSeconds, outcome.Test, architecture, parameterCount, null);
+        }
+
+        var second = FineTuneLastLayer(outcome, trial.FineTune, data, augmentationFactory, cancellation);
+        if (second.StopReason == StopReason.Cancelled) return null;
+        int offset = outcome.Training.Epochs.Count;
+        var epochs = outcome.Training.Epochs.Concat(second.Epochs.Select(m => m with { Epoch = m.Epoch + offset })).ToList();
+        var test = new Evaluator(outcome.Network, outcome.Loss).Evaluate(outcome.Preprocessing.Apply(data.Test));
+        return new TrialResult(epochs, second.BestEpoch + offset, second.StopReason,
+            outcome.Training.TrainSeconds + second.TrainSeconds, test, architecture, parameterCount, offset + 1);
+    }
+
+    /// <summary>
+    /// Freezes every parameter except those of the last layer that has parameters, then trains the
+    /// network of <paramref name="outcome"/> again with <paramref name="options"/>.
+    /// </summary>
+    public static TrainingResult FineTuneLastLayer(
+        RunOutcome outcome, TrainingOptions options, DataSplits data,
+        Func<TrainingOptions, Dataset, Preprocessing, IAugmentation?>? augmentationFactory,
+        CancellationToken cancellation)
+    {
+        var network = outcome.Network;
+        var last = network.Layers.Last(layer => layer.Parameters.Count > 0);
+        foreach (var parameter in network.Parameters) parameter.Frozen = true;
+        foreach (var parameter in last.Parameters) parameter.Frozen = false;
+
+        var train = outcome.Preprocessing.Apply(data.Train);
+        var valid = outcome.Preprocessing.Apply(data.Valid);
+        var optimizer = TrainingRun.BuildOptimizer(options, network.Parameters);
+
+        // A generator family of its own, so the second stage does not replay the first stage's shuffles.
+        var random = new RunRandom(unchecked(options.Seed * 0x9E3779B97F4A7C15UL + 0x5851F42D4C957F2DUL));
+        network.SetDropoutRandom(random.Dropout);
+        using var workers = new WorkerPool(TrainingRun.ThreadCount(options));
+        network.Workers = workers;
+        try
+        {
+            var trainer = new Trainer(network, outcome.Loss, optimizer, options, random)
+            {
+                Augmentation = augmentationFactory?.Invoke(options, train, outcome.Preprocessing),
+            };
+            return trainer.Fit(train, valid, cancellation);
+        }
+        finally
+        {
+            network.Workers = null;
+        }
+    }
+
+    /// <summary>
+    /// Builds the network of every trial without training it, so that settings which only fail when
+    /// the network is assembled (a bad layer list, a class count mismatch) fail before any trial runs.
+    /// </summary>
+    /// <exception cref="OptionException">A trial's settings describe no valid network.</exception>
+    public static void CheckNetworks(IEnumerable<SweepTrial> trials, TensorShape sampleShape, int classes)
+    {
+        foreach (var trial in trials)
+        {
+            Models.Network network;
+            try
+            {
+                network = new Models.Network(TrainingRun.BuildArchitecture(trial.Options, sampleShape, classes));
+            }
+            catch (ArgumentException e)
+            {
+                throw new OptionException($"trial {trial.Id} ({trial.Options.Layers ?? "hidden " + string.Join(",", trial.Options.Hidden)}): {e.Message}");
+            }
+            if (network.ClassCount != classes)
+                throw new OptionException($"trial {trial.Id}: the last layer outputs {network.ClassCount} values but the data has {classes} classes");
+            _ = TrainingRun.ParseInit(trial.Options.Init);
+            _ = Loss.FromName(trial.Options.Loss);
+        }
+    }
+}
