@@ -86,7 +86,8 @@ public sealed class WorkerPool : IDisposable
     /// Worker <c>w</c> gets the contiguous range that starts at <c>w * (count / ThreadCount) + min(w, count % ThreadCount)</c>,
     /// so the first <c>count % ThreadCount</c> workers get one index more. Workers whose range is empty are
     /// not called. A <see cref="Run"/> from inside a job of this pool runs the whole range inline on the current
-    /// worker. Calls from different threads are serialised.
+    /// worker. With more than one thread, calls from different threads are serialised. A pool of one
+    /// thread runs every job inline on the caller without any synchronisation.
     /// </remarks>
     /// <exception cref="ObjectDisposedException">The pool has been disposed.</exception>
     /// <exception cref="AggregateException">More than one range threw; a single exception is rethrown as it is.</exception>
@@ -98,7 +99,7 @@ public sealed class WorkerPool : IDisposable
         if (count == 0)
             return;
 
-        if (ThreadCount == 1 || count == 1)
+        if (ThreadCount == 1)
         {
             job.Execute(0, count, 0);
             return;

@@ -120,6 +120,19 @@ public sealed class WorkerPoolTests
     }
 
     [Fact]
+    public void NestedRun_KeepsTheWorkerIndex()
+    {
+        // Jobs index per-worker scratch by the worker argument, so a nested call, even of a
+        // single index, must run as the worker that makes it and not as worker 0.
+        using var pool = new WorkerPool(2);
+        var outer = new WorkerEchoJob(pool);
+        pool.Run(outer, 2);
+
+        Assert.Equal(0, outer.InnerWorkers[0]);
+        Assert.Equal(1, outer.InnerWorkers[1]);
+    }
+
+    [Fact]
     public void Run_ManyTinyJobsAndIdleGaps()
     {
         // Back-to-back runs exercise the spinning hand-off; the pauses let the workers block on
@@ -210,6 +223,23 @@ public sealed class WorkerPoolTests
         {
             if (throwingWorker < 0 || worker == throwingWorker)
                 throw new InvalidOperationException($"worker {worker} failed");
+        }
+    }
+
+    /// <summary>Records, for each outer index, the worker that a nested one-index job ran as.</summary>
+    private sealed class WorkerEchoJob(WorkerPool pool) : IParallelJob
+    {
+        public int[] InnerWorkers { get; } = [-1, -1];
+
+        public void Execute(int begin, int end, int worker)
+        {
+            for (int i = begin; i < end; i++)
+                pool.Run(new InnerJob(this, i), 1);
+        }
+
+        private sealed class InnerJob(WorkerEchoJob outer, int index) : IParallelJob
+        {
+            public void Execute(int begin, int end, int worker) => outer.InnerWorkers[index] = worker;
         }
     }
 
