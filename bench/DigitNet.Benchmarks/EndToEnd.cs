@@ -1,0 +1,282 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DigitNet.Data;
+using DigitNet.Layers;
+using DigitNet.Models;
+using DigitNet.Tensors;
+using DigitNet.Training;
+
+namespace DigitNet.Benchmarks;
+
+/// <summary>
+/// The <c>e2e</c> mode: trains each <see cref="BenchmarkNetwork"/> on digits.mat in DigitNet (in
+/// this process) and in PyTorch (bench/pytorch_train.py in a child process) and prints training
+/// throughput and test accuracy side by side.
+/// </summary>
+/// <remarks>
+/// <para>Both frameworks get the same preprocessed data, the same initial weights, the same sample
+/// order in every epoch, the same loss, optimiser, batch size, epochs and thread count. This
+/// process writes all of it to a temporary folder as .npy files. With equal inputs the two runs
+/// differ only by float rounding, so their test accuracies should agree closely, and a kernel
+/// that computes something wrong shows up as a gap.</para>
+/// <para>Throughput counts the training loop only (batch assembly, forward, loss, backward and
+/// the optimiser step), after a short warm-up run on a copy, and excludes data loading and
+/// evaluation. The child process gets the environment of this one without
+/// <c>OPENBLAS_CORETYPE</c> and <c>OPENBLAS_L2_SIZE</c>, so PyTorch's OpenBLAS picks its
+/// fastest kernel for this CPU.</para>
+/// </remarks>
+internal static class EndToEnd
+{
+    private const int WarmupBatches = 20;
+
+    public static int Run(ArgumentReader arguments)
+    {
+        string repository = FindRepositoryRoot();
+        string dataPath = arguments.Text("data")
+            ?? Environment.GetEnvironmentVariable("DIGITNET_DATA")
+            ?? Path.Combine(repository, "..", "shared", "data", "digits.mat");
+        int threads = arguments.Int("threads", 2);
+        string[] keys = (arguments.Text("networks") ?? "baseline,mlp,cnn").Split(',', StringSplitOptions.TrimEntries);
+        int epochsOverride = arguments.Int("epochs", 0);
+        string python = arguments.Text("python") ?? "/usr/bin/python3";
+        bool skipScaling = arguments.Flag("no-scaling");
+        arguments.RejectRemaining();
+        if (threads < 1)
+            throw new ArgumentException("e2e: --threads must be at least 1");
+
+        var networks = keys.Select(key => BenchmarkNetwork.All.FirstOrDefault(n => n.Key == key)
+            ?? throw new ArgumentException($"e2e: unknown network '{key}'; expected baseline, mlp or cnn")).ToList();
+        string script = Path.Combine(repository, "bench", "pytorch_train.py");
+        var data = DigitsMat.Load(Path.GetFullPath(dataPath));
+        string workDirectory = Directory.CreateTempSubdirectory("digitnet-e2e-").FullName;
+
+        try
+        {
+            PrintHeader(dataPath, threads);
+            var rows = new List<ComparisonRow>();
+            DigitNetResult? cnnOneThread = null;
+            foreach (var network in networks)
+            {
+                var options = network.Options with
+                {
+                    Threads = threads,
+                    Epochs = epochsOverride > 0 ? epochsOverride : network.Options.Epochs,
+                };
+                Console.Error.WriteLine($"e2e: {network.Title}: exporting the data, weights and sample order");
+                string folder = Path.Combine(workDirectory, network.Key);
+                var export = RunExport.Write(folder, options, data);
+
+                Console.Error.WriteLine($"e2e: {network.Title}: DigitNet, {threads} thread(s)");
+                var digitNet = TrainDigitNet(options, data);
+                Console.Error.WriteLine($"e2e: {network.Title}: PyTorch, {threads} thread(s)");
+                var pyTorch = TrainPyTorch(python, script, export, options);
+                rows.Add(new ComparisonRow(network, options, digitNet, pyTorch));
+
+                if (network.Key == "cnn" && !skipScaling && threads != 1)
+                {
+                    Console.Error.WriteLine($"e2e: {network.Title}: DigitNet, 1 thread");
+                    cnnOneThread = TrainDigitNet(options with { Threads = 1 }, data);
+                }
+            }
+
+            PrintComparison(rows, threads);
+            var cnnRow = rows.FirstOrDefault(r => r.Network.Key == "cnn");
+            if (cnnOneThread is not null && cnnRow is not null)
+                PrintScaling(cnnOneThread, cnnRow.DigitNet, threads);
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(workDirectory, recursive: true);
+        }
+    }
+
+    private static void PrintHeader(string dataPath, int threads)
+    {
+        Console.WriteLine($"# Training: DigitNet against PyTorch, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine();
+        foreach (string line in MachineInfo.Describe())
+            Console.WriteLine($"- {line}");
+        Console.WriteLine($"- Data: {Path.GetFullPath(dataPath)}; {threads} thread(s) for both frameworks");
+        Console.WriteLine();
+    }
+
+    /// <summary>Throughput, accuracy and steady-state allocation of one DigitNet training run.</summary>
+    internal sealed record DigitNetResult(double SamplesPerSecond, double TestAccuracy, double BytesPerBatch, int Threads);
+
+    /// <summary>What bench/pytorch_train.py prints as JSON.</summary>
+    internal sealed record PyTorchResult(
+        string TorchVersion, int Threads, int InteropThreads, string OpenBlasCore,
+        double TrainSeconds, double SamplesPerSecond, double TestAccuracy);
+
+    /// <summary>
+    /// Trains through <see cref="TrainingRun.Run"/>, as <c>digitnet train</c> does, after a one-epoch
+    /// warm-up on a few batches that compiles every method on the path.
+    /// </summary>
+    internal static DigitNetResult TrainDigitNet(TrainingOptions options, DataSplits data)
+    {
+        int warmupSamples = Math.Min(data.Train.Count, WarmupBatches * options.BatchSize);
+        var warmupData = new DataSplits(Head(data.Train, warmupSamples), Head(data.Valid, 100), Head(data.Test, 100));
+        TrainingRun.Run(options with { Epochs = 1 }, warmupData);
+
+        // Epoch 2 is steady state: every buffer has been sized by epoch 1 and its evaluation.
+        var probe = new AllocationProbe(options.Epochs >= 2 ? 2 : 1);
+        var outcome = TrainingRun.Run(options, data, batchProgress: probe);
+        double samples = (double)data.Train.Count * outcome.Training.Epochs.Count;
+        return new DigitNetResult(samples / outcome.Training.TrainSeconds, outcome.Test.Accuracy, probe.BytesPerBatch,
+            TrainingRun.ThreadCount(options));
+    }
+
+    private static Dataset Head(Dataset data, int count) =>
+        new(data.Name, data.SampleShape, data.Features[..(count * data.SampleShape.Size)], data.Labels[..count], data.ClassNames);
+
+    private static PyTorchResult TrainPyTorch(string python, string script, RunExport export, TrainingOptions options)
+    {
+        var start = new ProcessStartInfo(python)
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        string[] scriptArguments =
+        [
+            script,
+            "--data", export.Folder,
+            "--layers", export.LayersText,
+            "--loss", options.Loss,
+            "--lr", options.LearningRate.ToString("R", CultureInfo.InvariantCulture),
+            "--momentum", options.Momentum.ToString("R", CultureInfo.InvariantCulture),
+            "--batch-size", options.BatchSize.ToString(CultureInfo.InvariantCulture),
+            "--epochs", options.Epochs.ToString(CultureInfo.InvariantCulture),
+            "--threads", TrainingRun.ThreadCount(options).ToString(CultureInfo.InvariantCulture),
+            "--warmup-batches", WarmupBatches.ToString(CultureInfo.InvariantCulture),
+        ];
+        foreach (string argument in scriptArguments) start.ArgumentList.Add(argument);
+        start.Environment.Remove("OPENBLAS_CORETYPE");
+        start.Environment.Remove("OPENBLAS_L2_SIZE");
+
+        using var process = Process.Start(start)
+            ?? throw new InvalidOperationException($"could not start {python}");
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{script} failed with exit code {process.ExitCode}; its error output is above");
+
+        string json = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+        var result = JsonSerializer.Deserialize<PyTorchResult>(json, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+        return result ?? throw new InvalidOperationException($"{script} printed no result; its last line was '{json}'");
+    }
+
+    private sealed record ComparisonRow(BenchmarkNetwork Network, TrainingOptions Options, DigitNetResult DigitNet, PyTorchResult PyTorch);
+
+    private static void PrintComparison(IReadOnlyList<ComparisonRow> rows, int threads)
+    {
+        var first = rows.First().PyTorch;
+        Console.WriteLine($"PyTorch {first.TorchVersion}, {first.Threads} intra-op and {first.InteropThreads} inter-op thread(s), OpenBLAS core {first.OpenBlasCore}.");
+        Console.WriteLine("Samples per second over the training loop; test accuracy of the final weights on the 1000 test images.");
+        Console.WriteLine();
+        Console.WriteLine("| network | batch | epochs | threads | DigitNet samples/s | PyTorch samples/s | DigitNet / PyTorch | DigitNet test accuracy | PyTorch test accuracy | DigitNet bytes allocated per batch |");
+        Console.WriteLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (var (network, options, digitNet, pyTorch) in rows)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {network.Title} | {options.BatchSize} | {options.Epochs} | {threads} | {digitNet.SamplesPerSecond:N0} | {pyTorch.SamplesPerSecond:N0} | {digitNet.SamplesPerSecond / pyTorch.SamplesPerSecond:F1} | {digitNet.TestAccuracy:P1} | {pyTorch.TestAccuracy:P1} | {digitNet.BytesPerBatch:F0} |"));
+        }
+        Console.WriteLine();
+    }
+
+    private static void PrintScaling(DigitNetResult oneThread, DigitNetResult many, int threads)
+    {
+        Console.WriteLine("DigitNet CNN thread scaling (same run settings):");
+        Console.WriteLine();
+        Console.WriteLine("| threads | samples/s | speed-up | test accuracy |");
+        Console.WriteLine("|--:|--:|--:|--:|");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| 1 | {oneThread.SamplesPerSecond:N0} | 1.00 | {oneThread.TestAccuracy:P1} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {threads} | {many.SamplesPerSecond:N0} | {many.SamplesPerSecond / oneThread.SamplesPerSecond:F2} | {many.TestAccuracy:P1} |"));
+        Console.WriteLine();
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "bench", "pytorch_train.py")))
+                    return directory.FullName;
+            }
+        }
+        throw new FileNotFoundException("bench/pytorch_train.py not found above the current folder; run from the DigitNet repository");
+    }
+
+    /// <summary>
+    /// Records the bytes allocated by all threads over one epoch's batches, from the end of its
+    /// first batch to the end of its last, so the count covers only steady-state batches.
+    /// </summary>
+    private sealed class AllocationProbe(int epoch) : IProgress<BatchProgress>
+    {
+        private long _startBytes;
+
+        /// <summary>Bytes per batch, or NaN when the epoch had fewer than two batches.</summary>
+        public double BytesPerBatch { get; private set; } = double.NaN;
+
+        public void Report(BatchProgress progress)
+        {
+            if (progress.Epoch != epoch) return;
+            if (progress.Batch == 1)
+                _startBytes = GC.GetTotalAllocatedBytes(precise: true);
+            else if (progress.Batch == progress.Batches)
+                BytesPerBatch = (double)(GC.GetTotalAllocatedBytes(precise: true) - _startBytes) / (progress.Batches - 1);
+        }
+    }
+}
+
+/// <summary>
+/// The inputs of one PyTorch run, written as .npy files: the preprocessed splits, the initial
+/// weights DigitNet starts from, and the sample order of every epoch.
+/// </summary>
+internal sealed record RunExport(string Folder, string LayersText)
+{
+    /// <summary>
+    /// Writes the files for <paramref name="options"/> into <paramref name="folder"/>. The weights
+    /// and orders are computed as <see cref="TrainingRun.Run"/> and <see cref="Trainer"/> compute
+    /// them from the seed; if those change, the two frameworks start apart, which widens the
+    /// accuracy gap but does not change the timing.
+    /// </summary>
+    public static RunExport Write(string folder, TrainingOptions options, DataSplits data)
+    {
+        Directory.CreateDirectory(folder);
+        var preprocessing = Preprocessing.Fit(Preprocessing.ParseKind(options.Scaling), data.Train);
+        WriteSplit(folder, "train", preprocessing.Apply(data.Train));
+        WriteSplit(folder, "test", preprocessing.Apply(data.Test));
+
+        var architecture = TrainingRun.BuildArchitecture(options, data.Train.SampleShape, data.Train.ClassCount);
+        var network = new Network(architecture);
+        network.Initialize(TrainingRun.ParseInit(options.Init), new RunRandom(options.Seed).Initialization);
+        string weights = Path.Combine(folder, "weights");
+        Directory.CreateDirectory(weights);
+        int index = 0;
+        foreach (Parameter parameter in network.Parameters)
+            NpyFile.Write(Path.Combine(weights, $"{index++:D3}_{parameter.Name}.npy"), parameter.Value, parameter.Shape.ToArray());
+
+        var shuffle = new RunRandom(options.Seed).Shuffle;
+        int count = data.Train.Count;
+        var order = Enumerable.Range(0, count).ToArray();
+        var orders = new int[options.Epochs * count];
+        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        {
+            shuffle.Shuffle(order);
+            order.CopyTo(orders, epoch * count);
+        }
+        NpyFile.Write(Path.Combine(folder, "orders.npy"), orders, options.Epochs, count);
+        return new RunExport(folder, architecture.LayersText);
+    }
+
+    private static void WriteSplit(string folder, string name, Dataset split)
+    {
+        var shape = split.SampleShape.WithBatch(split.Count).ToArray();
+        NpyFile.Write(Path.Combine(folder, $"{name}_x.npy"), split.Features, shape);
+        NpyFile.Write(Path.Combine(folder, $"{name}_y.npy"), split.Labels, split.Count);
+    }
+}

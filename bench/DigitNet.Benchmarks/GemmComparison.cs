@@ -1,0 +1,144 @@
+using System.Globalization;
+using DigitNet.Kernels;
+
+namespace DigitNet.Benchmarks;
+
+/// <summary>One matrix product to time (public because BenchmarkDotNet's generated code reads it): <c>C[m, n] = op(A)[m, k] op(B)[k, n]</c>, row-major and unpadded.</summary>
+public sealed record GemmShape(string Name, bool TransposeA, bool TransposeB, int M, int N, int K)
+{
+    public double Flops => 2.0 * M * N * K;
+
+    public int Lda => TransposeA ? M : K;
+    public int Ldb => TransposeB ? K : N;
+
+    /// <summary>Text such as <c>64x180x256 NT</c>: m, n and k, then whether A and B are transposed.</summary>
+    public string Dimensions => $"{M}x{N}x{K} {(TransposeA ? 'T' : 'N')}{(TransposeB ? 'T' : 'N')}";
+
+    /// <summary>The label BenchmarkDotNet prints in its parameter column.</summary>
+    public override string ToString() => $"{Name} ({Dimensions})";
+
+    /// <summary>Square products for the usual GFLOP/s curve.</summary>
+    public static IEnumerable<GemmShape> Squares(IEnumerable<int> sizes) =>
+        sizes.Select(size => new GemmShape($"square {size}", false, false, size, size, size));
+
+    /// <summary>
+    /// The products one training batch of 64 runs in the two-hidden-layer network
+    /// (256-180-100-10) and in the benchmark CNN, as Dense and Conv2D call them.
+    /// </summary>
+    public static IReadOnlyList<GemmShape> Training { get; } =
+    [
+        new("mlp dense1 y = x W^T", false, true, 64, 180, 256),
+        new("mlp dense1 dW = dy^T x", true, false, 180, 256, 64),
+        new("mlp dense2 y = x W^T", false, true, 64, 100, 180),
+        new("mlp dense2 dW = dy^T x", true, false, 100, 180, 64),
+        new("mlp dense2 dx = dy W", false, false, 64, 180, 100),
+        new("cnn conv1 y = W col", false, false, 16, 16384, 9),
+        new("cnn conv1 dW = dy col^T", false, true, 16, 9, 16384),
+        new("cnn conv2 y = W col", false, false, 32, 4096, 144),
+        new("cnn conv2 dW = dy col^T", false, true, 32, 144, 4096),
+        new("cnn conv2 dcol = W^T dy", true, false, 144, 4096, 32),
+        new("cnn conv3 y = W col", false, false, 64, 1024, 288),
+        new("cnn conv3 dW = dy col^T", false, true, 64, 288, 1024),
+        new("cnn conv3 dcol = W^T dy", true, false, 288, 1024, 64),
+        new("cnn dense1 y = x W^T", false, true, 64, 128, 256),
+        new("cnn dense1 dW = dy^T x", true, false, 128, 256, 64),
+    ];
+}
+
+/// <summary>
+/// The <c>gemm</c> mode: DigitNet's <see cref="Gemm"/> against OpenBLAS <c>cblas_sgemm</c> in one
+/// process, on the same operands, at each requested thread count.
+/// </summary>
+/// <remarks>
+/// For each shape the two libraries are timed in alternation for several rounds, and each keeps
+/// its fastest round, so a burst of load from other processes penalises neither more than the
+/// other. The results of the two are compared, so a fast wrong kernel cannot go unnoticed.
+/// </remarks>
+internal static unsafe class GemmComparison
+{
+    public static int Run(ArgumentReader arguments)
+    {
+        int[] threadCounts = arguments.IntList("threads", [1, 2]);
+        int[] sizes = arguments.IntList("sizes", [128, 256, 512, 1024, 2048]);
+        int rounds = arguments.Int("rounds", 5);
+        double roundSeconds = arguments.Double("round-ms", 100) / 1000;
+        bool squaresOnly = arguments.Flag("squares-only");
+        arguments.RejectRemaining();
+
+        OpenBlas.EnsureLoaded();
+        Console.WriteLine($"# GEMM: DigitNet against OpenBLAS cblas_sgemm, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine();
+        foreach (string line in MachineInfo.Describe())
+            Console.WriteLine($"- {line}");
+        Console.WriteLine($"- OpenBLAS: {OpenBlas.Config} (core {OpenBlas.CoreName}), loaded from {OpenBlas.Path}; {MachineInfo.OpenBlasEnvironment()}");
+        Console.WriteLine($"- Best of {rounds} rounds of about {roundSeconds * 1000:F0} ms each, the libraries alternating; GFLOP/s = 2mnk / seconds per call");
+        Console.WriteLine();
+
+        var shapes = GemmShape.Squares(sizes).ToList();
+        if (!squaresOnly) shapes.AddRange(GemmShape.Training);
+
+        Console.WriteLine("| product | m x n x k, op | threads | DigitNet GFLOP/s | OpenBLAS GFLOP/s | DigitNet / OpenBLAS | max relative difference |");
+        Console.WriteLine("|---|---|--:|--:|--:|--:|--:|");
+        foreach (int threads in threadCounts)
+        {
+            using WorkerPool? pool = threads > 1 ? new WorkerPool(threads) : null;
+            OpenBlas.Threads = threads;
+            foreach (var shape in shapes)
+            {
+                var result = Compare(shape, pool, rounds, roundSeconds);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {shape.Name} | {shape.Dimensions} | {threads} | {result.DigitNet:F1} | {result.OpenBlas:F1} | {result.DigitNet / result.OpenBlas:F2} | {result.MaxRelativeDifference:E1} |"));
+            }
+        }
+        return 0;
+    }
+
+    private readonly record struct ComparisonResult(double DigitNet, double OpenBlas, double MaxRelativeDifference);
+
+    private static ComparisonResult Compare(GemmShape shape, WorkerPool? pool, int rounds, double roundSeconds)
+    {
+        int aLength = shape.M * shape.K, bLength = shape.K * shape.N, cLength = shape.M * shape.N;
+
+        // Pinned, so the same arrays serve as spans for DigitNet and as pointers for OpenBLAS.
+        float[] a = GC.AllocateUninitializedArray<float>(aLength, pinned: true);
+        float[] b = GC.AllocateUninitializedArray<float>(bLength, pinned: true);
+        float[] cDigitNet = GC.AllocateArray<float>(cLength, pinned: true);
+        float[] cOpenBlas = GC.AllocateArray<float>(cLength, pinned: true);
+        var random = new Random(shape.M * 31 + shape.N * 7 + shape.K);
+        for (int i = 0; i < a.Length; i++) a[i] = (float)(random.NextDouble() * 2 - 1);
+        for (int i = 0; i < b.Length; i++) b[i] = (float)(random.NextDouble() * 2 - 1);
+
+        fixed (float* pa = a, pb = b, pc = cOpenBlas)
+        {
+            float* aPointer = pa, bPointer = pb, cPointer = pc;
+            Action digitNet = () => Gemm.Multiply(shape.TransposeA, shape.TransposeB, shape.M, shape.N, shape.K,
+                a, shape.Lda, b, shape.Ldb, cDigitNet, shape.N, workers: pool);
+            Action openBlas = () => OpenBlas.Multiply(shape.TransposeA, shape.TransposeB, shape.M, shape.N, shape.K,
+                aPointer, shape.Lda, bPointer, shape.Ldb, cPointer, shape.N);
+
+            int digitNetCalls = Timing.CallsFor(digitNet, roundSeconds);
+            int openBlasCalls = Timing.CallsFor(openBlas, roundSeconds);
+            double digitNetBest = double.MaxValue, openBlasBest = double.MaxValue;
+            for (int round = 0; round < rounds; round++)
+            {
+                digitNetBest = Math.Min(digitNetBest, Timing.SecondsPerCall(digitNet, digitNetCalls));
+                openBlasBest = Math.Min(openBlasBest, Timing.SecondsPerCall(openBlas, openBlasCalls));
+            }
+
+            return new ComparisonResult(shape.Flops / digitNetBest / 1e9, shape.Flops / openBlasBest / 1e9,
+                MaxRelativeDifference(cDigitNet, cOpenBlas));
+        }
+    }
+
+    /// <summary>The largest element difference, relative to the largest magnitude in the OpenBLAS result.</summary>
+    private static double MaxRelativeDifference(float[] actual, float[] expected)
+    {
+        double scale = 0, difference = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            scale = Math.Max(scale, Math.Abs(expected[i]));
+            difference = Math.Max(difference, Math.Abs(actual[i] - expected[i]));
+        }
+        return scale == 0 ? difference : difference / scale;
+    }
+}

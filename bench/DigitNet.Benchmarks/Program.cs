@@ -1,0 +1,60 @@
+using BenchmarkDotNet.Running;
+
+namespace DigitNet.Benchmarks;
+
+/// <summary>
+/// Entry point. <c>gemm</c> and <c>e2e</c> print comparison tables; anything else goes to
+/// BenchmarkDotNet's switcher (for example <c>--filter *Gemm*</c>).
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        string mode = args.Length > 0 ? args[0] : "";
+        try
+        {
+            switch (mode)
+            {
+                case "gemm":
+                    return GemmComparison.Run(new ArgumentReader(mode, args.Skip(1)));
+                case "e2e":
+                    return EndToEnd.Run(new ArgumentReader(mode, args.Skip(1)));
+                case "latency":
+                    return InferenceLatency.Run(new ArgumentReader(mode, args.Skip(1)));
+                case "help" or "--help" or "-h":
+                    Console.WriteLine(Usage);
+                    return 0;
+                default:
+                    BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+                    return 0;
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or DllNotFoundException or FileNotFoundException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+
+    private const string Usage = """
+        DigitNet benchmarks. Run from the repository root with
+          dotnet run -c Release --project bench/DigitNet.Benchmarks -- MODE [options]
+
+        Modes:
+          gemm      DigitNet GEMM against OpenBLAS cblas_sgemm in one process, in GFLOP/s
+                      --threads 1,2       thread counts to compare (default 1,2)
+                      --sizes 128,...     square sizes (default 128,256,512,1024,2048)
+                      --rounds 5          timed rounds per library; the best counts
+                      --round-ms 100      length of a round in milliseconds
+                      --squares-only      skip the training shapes
+          e2e       train the same networks in DigitNet and PyTorch on digits.mat and compare
+                      --data PATH         digits.mat (default ../shared/data/digits.mat)
+                      --threads 2         threads for both frameworks
+                      --networks LIST     comma-separated subset of baseline,mlp,cnn (default all)
+                      --epochs N          override every network's epoch count
+                      --python PATH       Python with torch 1.13 (default /usr/bin/python3)
+                      --no-scaling        skip the CNN 1-thread run
+          latency   single-image inference time of the 256-180-100-10 network, in microseconds
+          (other)   BenchmarkDotNet micro-benchmarks, e.g. --filter '*Gemm*' or --list flat
+        """;
+}
