@@ -23,6 +23,7 @@ public static class TrainCommand
         bool quiet = line.TakeFlag("quiet");
         string? metricsPath = line.Take("metrics");
         string? modelPath = line.Take("out");
+        string? plotPath = line.Take("plot");
         var options = TrainingSettings.Read(line, new TrainingOptions());
         line.RejectRemaining("train", []);
         if (line.Positionals.Count > 0)
@@ -32,6 +33,7 @@ public static class TrainCommand
         var data = DigitsMat.Load(dataPath);
         if (metricsPath is not null) CheckWritable(metricsPath, "--metrics");
         if (modelPath is not null) CheckWritable(modelPath, "--out");
+        if (plotPath is not null) CheckWritable(plotPath, "--plot");
 
         var progress = new ConsoleProgress();
         var outcome = TrainingRun.Run(
@@ -52,6 +54,8 @@ public static class TrainCommand
             $"test accuracy {outcome.Test.Accuracy:F4}  test loss {outcome.Test.Loss:F4}  ({outcome.Test.Correct}/{outcome.Test.Count} correct)"));
 
         if (metricsPath is not null) AtomicFile.WriteAllText(metricsPath, MetricsJson(outcome).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        if (plotPath is not null && outcome.Training.Epochs.Count > 0)
+            Plotting.PngFile.Write(plotPath, Plotting.TrainingCurves.RenderPng(outcome.Training.Epochs, outcome.Training.BestEpoch));
         if (modelPath is not null)
         {
             // With early stopping the trainer has already restored the best epoch's weights into the network.
@@ -128,6 +132,7 @@ public static class TrainCommand
         text.AppendLine("                          options on the command line override it");
         text.AppendLine("  --metrics FILE.json     write per-epoch metrics, test metrics and settings as JSON");
         text.AppendLine("  --out FILE.safetensors  save the trained model (the best epoch's weights when --patience is set)");
+        text.AppendLine("  --plot FILE.png         draw training and validation loss and accuracy per epoch");
         text.AppendLine("  --quiet                 print only the test result");
         foreach (var option in TrainingOptionTable.All)
             text.AppendLine($"  --{option.Name,-21} {option.Help}");

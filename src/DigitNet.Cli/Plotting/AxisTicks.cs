@@ -7,9 +7,10 @@ public static class AxisTicks
 {
     /// <summary>
     /// Returns about <paramref name="target"/> round tick values covering [<paramref name="min"/>,
-    /// <paramref name="max"/>], with the axis range widened to the outer ticks.
+    /// <paramref name="max"/>], with the axis range widened to the outer ticks. A
+    /// <paramref name="minimumStep"/> of 1 keeps ticks on whole numbers.
     /// </summary>
-    public static (double Min, double Max, IReadOnlyList<double> Ticks) Nice(double min, double max, int target = 6)
+    public static (double Min, double Max, IReadOnlyList<double> Ticks) Nice(double min, double max, int target = 6, double minimumStep = 0)
     {
         if (!double.IsFinite(min) || !double.IsFinite(max))
             throw new ArgumentException($"axis range must be finite, got [{min}, {max}]");
@@ -22,7 +23,7 @@ public static class AxisTicks
             max += pad;
         }
 
-        double step = NiceStep((max - min) / Math.Max(1, target - 1));
+        double step = Math.Max(minimumStep, NiceStep((max - min) / Math.Max(1, target - 1)));
         double first = Math.Floor(min / step) * step;
         double last = Math.Ceiling(max / step) * step;
         var ticks = new List<double>();

@@ -61,8 +61,14 @@ public sealed class LineChart
     /// </summary>
     public IReadOnlyList<string>? Categories { get; init; }
 
+    /// <summary>Whether numeric x ticks fall on whole numbers only, as epochs do.</summary>
+    public bool IntegerX { get; init; }
+
     /// <summary>Fixed y range; null fits the data (error bars included).</summary>
     public (double Min, double Max)? YRange { get; init; }
+
+    /// <summary>Bounds the fitted y range never crosses, such as (0, 1) for accuracy; null for none.</summary>
+    public (double Min, double Max)? YLimits { get; init; }
 
     public int Width { get; init; } = 900;
     public int Height { get; init; } = 520;
@@ -78,10 +84,13 @@ public sealed class LineChart
     /// <summary>Draws the chart and returns PNG bytes.</summary>
     public byte[] RenderPng() => PngFile.Render(Width, Height, Draw);
 
+    /// <summary>Draws the chart into the <see cref="Width"/> x <see cref="Height"/> box at the canvas origin (translate the canvas to place it).</summary>
+    public void Draw(SKCanvas canvas) => DrawChart(canvas);
+
     /// <summary>Draws the chart into a PNG file.</summary>
     public void SavePng(string path) => PngFile.Write(path, RenderPng());
 
-    private void Draw(SKCanvas canvas)
+    private void DrawChart(SKCanvas canvas)
     {
         using var titleFont = PlotText.Font(18);
         using var labelFont = PlotText.Font(14);
@@ -99,10 +108,17 @@ public sealed class LineChart
         float legendWidth = LegendWidth(labelFont);
         float right = Width - Padding - legendWidth;
 
-        // Categorical labels that would overlap are drawn slanted, which needs more room below.
+        // Categorical labels that would overlap are drawn slanted, which needs more room below, and
+        // to the left for the first label, which reaches cos(35 degrees) of its width left of its tick.
         float slotWidth = (right - left) / Math.Max(1, xTickTexts.Count);
         float widestXTick = xTickTexts.Count == 0 ? 0 : xTickTexts.Max(t => PlotText.Measure(tickFont, t));
         bool slanted = Categories is not null && widestXTick > slotWidth - 6;
+        if (slanted)
+        {
+            float firstReach = PlotText.Measure(tickFont, xTickTexts[0]) * 0.82f;
+            float firstTick = left + (right - left) / Math.Max(1, xTickTexts.Count) / 2;
+            if (firstTick - firstReach < Padding) left += Padding - (firstTick - firstReach);
+        }
         float xTickHeight = slanted ? widestXTick * 0.6f + 14 : 18;
         float bottom = Height - Padding - (XLabel.Length > 0 ? 22 : 0) - xTickHeight - TickLength;
         if (right - left < 50 || bottom - top < 50)
@@ -111,7 +127,14 @@ public sealed class LineChart
         float MapX(double x) => (float)(left + (x - xMin) / (xMax - xMin) * (right - left));
         float MapY(double y) => (float)(bottom - (y - yMin) / (yMax - yMin) * (bottom - top));
 
-        if (Title.Length > 0) PlotText.Draw(canvas, Title, (left + right) / 2, Padding + 18, titleFont, PlotColors.Text, SKTextAlign.Center);
+        if (Title.Length > 0)
+        {
+            // A title wider than the image is drawn smaller rather than cut off at both edges.
+            float available = Width - 2 * Padding;
+            float titleWidth = PlotText.Measure(titleFont, Title);
+            if (titleWidth > available) titleFont.Size = Math.Max(9, titleFont.Size * available / titleWidth);
+            PlotText.Draw(canvas, Title, Width / 2f, Padding + 18, titleFont, PlotColors.Text, SKTextAlign.Center);
+        }
 
         using var gridPaint = new SKPaint { Color = PlotColors.Grid, StrokeWidth = 1, IsAntialias = false };
         using var axisPaint = new SKPaint { Color = PlotColors.Axis, StrokeWidth = 1, IsAntialias = false };
@@ -230,10 +253,19 @@ public sealed class LineChart
         if (Categories is not null) return (-0.5, Math.Max(1, Categories.Count) - 0.5, []);
         var xs = _series.SelectMany(s => s.X).Where(double.IsFinite).ToList();
         if (xs.Count == 0) return AxisTicks.Nice(0, 1);
-        return AxisTicks.Nice(xs.Min(), xs.Max());
+        return AxisTicks.Nice(xs.Min(), xs.Max(), minimumStep: IntegerX ? 1 : 0);
     }
 
     private (double Min, double Max, IReadOnlyList<double> Ticks) YAxisRange()
+    {
+        var (min, max, ticks) = FitYRange();
+        if (YLimits is not { } limits) return (min, max, ticks);
+        min = Math.Max(min, limits.Min);
+        max = Math.Min(max, limits.Max);
+        return (min, max, ticks.Where(t => t >= min - 1e-12 && t <= max + 1e-12).ToList());
+    }
+
+    private (double Min, double Max, IReadOnlyList<double> Ticks) FitYRange()
     {
         if (YRange is { } fixedRange) return AxisTicks.Nice(fixedRange.Min, fixedRange.Max);
         var lows = new List<double>();
@@ -252,7 +284,7 @@ public sealed class LineChart
         if (lows.Count == 0) return AxisTicks.Nice(0, 1);
 
         // A small margin keeps points and error-bar caps off the frame when they fall on a tick.
-        double margin = (highs.Max() - lows.Min()) * 0.03;
-        return AxisTicks.Nice(lows.Min() - margin, highs.Max() + margin);
+        double margin = (highs.Max() - lows.Min()) * 0.02;
+        return AxisTicks.Nice(lows.Min() - margin, highs.Max() + margin, target: 8);
     }
 }

@@ -42,6 +42,7 @@ public static class SweepPlots
             Title = $"{sweep.Title}: {metricText}",
             XLabel = sweep.Report.XLabel,
             YLabel = metricText,
+            YLimits = loss ? (0, double.PositiveInfinity) : (0, 1),
             Categories = categorical ? rows.Select(r => r.Point.Label).ToList() : null,
         };
 
@@ -66,7 +67,9 @@ public static class SweepPlots
         {
             Title = $"{sweep.Title}: {quantity} per epoch (solid: validation, dashed: training)",
             XLabel = "epoch",
+            IntegerX = true,
             YLabel = $"{quantity} (mean over seeds)",
+            YLimits = accuracy ? (0, 1) : (0, double.PositiveInfinity),
             Width = 1000,
         };
         for (int i = 0; i < rows.Count; i++)
