@@ -11,7 +11,12 @@ namespace DigitNet.Kernels;
 public static class Elementwise
 {
     /// <summary><c>y = 1 / (1 + exp(-x))</c>; saturates to 0 or 1 for large |x| without NaN.</summary>
-    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
+    public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y)
+    {
+        // TensorPrimitives.Sigmoid rejects empty input, which the other kernels accept.
+        if (x.IsEmpty && y.IsEmpty) return;
+        TensorPrimitives.Sigmoid(x, y);
+    }
 
     /// <summary><c>dx = dy * y * (1 - y)</c> from the sigmoid output <c>y</c>.</summary>
     public static void SigmoidBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
@@ -129,6 +134,18 @@ public static class Elementwise
         TensorPrimitives.Subtract(row, max, scratch);
         TensorPrimitives.Exp(scratch, scratch);
         return max + MathF.Log(TensorPrimitives.Sum(scratch));
+    }
+
+    /// <summary>
+    /// <c>log(sum(exp(row - max)))</c> for the row maximum <paramref name="max"/>: the log-sum-exp
+    /// without its large <c>max</c> term, so it keeps full precision for logits of any magnitude.
+    /// <paramref name="scratch"/> must be as long as <paramref name="row"/>.
+    /// </summary>
+    public static float ShiftedLogSumExp(ReadOnlySpan<float> row, float max, Span<float> scratch)
+    {
+        TensorPrimitives.Subtract(row, max, scratch);
+        TensorPrimitives.Exp(scratch, scratch);
+        return MathF.Log(TensorPrimitives.Sum(scratch));
     }
 
     private static void CheckLengths(int a, int b, int c)

@@ -28,13 +28,18 @@ public sealed class SoftmaxCrossEntropy : Loss
         for (int row = 0; row < n; row++)
         {
             var logits = z.Slice(row * k, k);
-            float logSum = Elementwise.LogSumExp(logits, scratch);
-            total += logSum - logits[labels[row]];
+
+            // Work with shifted logits z - max, so that the log-sum-exp is small and keeps full
+            // float precision however large the logits are: with logSum = log(sum(exp(z - max)))
+            // the loss is logSum - (z[label] - max) and the softmax is exp(z - max - logSum).
+            float max = System.Numerics.Tensors.TensorPrimitives.Max(logits);
+            float logSum = Elementwise.ShiftedLogSumExp(logits, max, scratch);
+            total += logSum - (logits[labels[row]] - max);
 
             if (gradient is null) continue;
             var dz = gradient.Span.Slice(row * k, k);
             for (int c = 0; c < k; c++)
-                dz[c] = MathF.Exp(logits[c] - logSum) * scale;
+                dz[c] = MathF.Exp(logits[c] - max - logSum) * scale;
             dz[labels[row]] -= scale;
         }
         return total / n;
