@@ -35,11 +35,11 @@ public class SweepPlanTests
     public void IdsChangeWithSeedThreadsAndFineTuning()
     {
         var sweep = Read("""{"name": "a", "list": [{"label": "plain"}, {"label": "tuned", "finetune": {"epochs": 2}}], "seeds": [1, 2]}""");
-        var one = SweepPlan.Create(Suite(sweep), 1);
-        var two = SweepPlan.Create(Suite(sweep), 2);
+        var oneThread = SweepPlan.Create(Suite(sweep), 1);
+        var twoThreads = SweepPlan.Create(Suite(sweep), 2);
 
-        Assert.Equal(4, one.Trials.Select(t => t.Id).Distinct().Count());
-        Assert.Empty(one.Trials.Select(t => t.Id).Intersect(two.Trials.Select(t => t.Id)));
+        Assert.Equal(4, oneThread.Trials.Select(t => t.Id).Distinct().Count());
+        Assert.Empty(oneThread.Trials.Select(t => t.Id).Intersect(twoThreads.Trials.Select(t => t.Id)));
     }
 
     [Fact]
