@@ -16,6 +16,7 @@ namespace DigitNet.Cli
             ["evaluate"] = (EvaluateCommand.Run, "evaluate a model file: accuracy, per-class metrics, confusion matrix"),
             ["predict"] = (PredictCommand.Run, "classify image files (PNG, JPEG, BMP) with a model file"),
             ["finetune"] = (FinetuneCommand.Run, "retrain the last layers of a model file and save the result"),
+            ["gallery"] = (GalleryCommand.Run, "draw training digits next to augmented versions of them (PNG)"),
         };
 
         public static int Main(string[] args)

@@ -30,8 +30,8 @@ public static class TrainingRun
         if (options.Layers is not null)
             return Architecture.Parse(inputShape, options.Layers);
 
-        // Squared error is taken on sigmoid outputs (the classic network); cross-entropy is fused
-        // with softmax on raw logits, so the output layer then has no activation.
+        // Squared error is taken on sigmoid outputs, as in the classic network. Cross-entropy is
+        // fused with softmax on raw logits, so its output layer has no activation.
         string? outputActivation = options.Loss == "mse" ? "sigmoid" : null;
         return Architecture.Mlp(inputShape, options.Hidden, options.Activation, classes, outputActivation, options.Dropout, options.Bias);
     }
@@ -67,7 +67,7 @@ public static class TrainingRun
         options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
 
     /// <summary>
-    /// Trains on <paramref name="data"/> (raw pixels) as <paramref name="options"/> say and evaluates
+    /// Trains on <paramref name="data"/> (raw pixels) as <paramref name="options"/> set out and evaluates
     /// the selected weights on the test split.
     /// </summary>
     public static RunOutcome Run(
@@ -76,8 +76,10 @@ public static class TrainingRun
         Func<TrainingOptions, Dataset, Preprocessing, IAugmentation?>? augmentationFactory = null,
         CancellationToken cancellation = default)
     {
-        var preprocessing = Preprocessing.Fit(Preprocessing.ParseKind(options.Scaling), data.Train);
-        var train = preprocessing.Apply(data.Train);
+        // Rotated copies join the raw training split before the scaling is fitted; validation and test stay as they are.
+        var rawTrain = Data.Augmentation.RotatedCopies.Append(data.Train, options.RotatedCopies);
+        var preprocessing = Preprocessing.Fit(Preprocessing.ParseKind(options.Scaling), rawTrain);
+        var train = preprocessing.Apply(rawTrain);
         var valid = preprocessing.Apply(data.Valid);
         var test = preprocessing.Apply(data.Test);
 

@@ -105,10 +105,13 @@ public sealed class PoolingTests
         Assert.True(Math.Abs(left - right) <= 1e-5 * (1 + Math.Abs(left)), $"<avgpool(x), dy> = {left}, <x, avgpool'(dy)> = {right}");
     }
 
-    [Fact]
-    public void MaxTiesGoToFirstElement()
+    // Stride 2 takes the dedicated 2x2 path and stride 1 the general one; both see one window here.
+    [Theory]
+    [InlineData(2)]
+    [InlineData(1)]
+    public void MaxTiesGoToFirstElement(int stride)
     {
-        var g = Make(2, 2, 2, 2, 0);
+        var g = Make(2, 2, 2, stride, 0);
         float[] x = [3f, 3f, 3f, 1f];
         var y = new float[1];
         var argmax = new int[1];
@@ -118,10 +121,12 @@ public sealed class PoolingTests
         Assert.Equal(0, argmax[0]);
     }
 
-    [Fact]
-    public void MaxPropagatesNaN()
+    [Theory]
+    [InlineData(2)]
+    [InlineData(1)]
+    public void MaxPropagatesNaN(int stride)
     {
-        var g = Make(2, 2, 2, 2, 0);
+        var g = Make(2, 2, 2, stride, 0);
         float[] x = [1f, float.NaN, 5f, 2f];
         var y = new float[1];
         var argmax = new int[1];
