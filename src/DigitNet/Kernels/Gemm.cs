@@ -97,6 +97,12 @@ public static class Gemm
                 return;
             }
 
+            if (useSmallPaths && GemmDotTiles.Suits(op))
+            {
+                GemmDotTiles.Multiply(op, workers, ParallelThreshold);
+                return;
+            }
+
             // A narrow C, such as the [batch, 10] logits of a classifier, would leave most of the
             // kernel's columns (32 for AVX-512) empty. Computing C^T = op(B)^T op(A)^T fills them,
             // at the cost of writing every tile through the transposing edge path.
