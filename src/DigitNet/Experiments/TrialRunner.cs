@@ -1,6 +1,5 @@
 using DigitNet.Data;
 using DigitNet.Kernels;
-using DigitNet.Layers;
 using DigitNet.Losses;
 using DigitNet.Tensors;
 using DigitNet.Training;
@@ -60,9 +59,7 @@ public static class TrialRunner
         CancellationToken cancellation)
     {
         var network = outcome.Network;
-        var last = network.Layers.Last(layer => layer.Parameters.Count > 0);
-        foreach (var parameter in network.Parameters) parameter.Frozen = true;
-        foreach (var parameter in last.Parameters) parameter.Frozen = false;
+        FineTuning.Freeze(network, trainLayers: 1);
 
         var train = outcome.Preprocessing.Apply(data.Train);
         var valid = outcome.Preprocessing.Apply(data.Valid);
