@@ -178,10 +178,6 @@ public static class SweepCommand
             var preprocessing = Preprocessing.Fit(Preprocessing.ParseKind(options.Scaling), data.Train);
             _ = AugmentationFactory.Create(options, data.Train, preprocessing);
         }
-        // NOTE: TrainingRun does not apply rotated-copies yet, so a trial that sets it would silently train without the copies.
-        var rotated = trials.FirstOrDefault(t => t.Options.RotatedCopies.Count > 0);
-        if (rotated is not null)
-            throw new UsageException($"trial {rotated.Id}: 'rotated-copies' is not applied by training in this build; remove it from the configuration");
     }
 
     /// <summary>Runs <paramref name="pending"/> on <paramref name="jobs"/> threads; returns false when interrupted.</summary>

@@ -61,6 +61,7 @@ public static class TrialRunner
         var network = outcome.Network;
         FineTuning.Freeze(network, trainLayers: 1);
 
+        // NOTE: the second stage trains on the original images only, also when the first stage added rotated copies.
         var train = outcome.Preprocessing.Apply(data.Train);
         var valid = outcome.Preprocessing.Apply(data.Valid);
         var optimizer = TrainingRun.BuildOptimizer(options, network.Parameters);
