@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace DigitNet.Kernels;
 
 /// <summary>
@@ -59,35 +63,172 @@ public static class Pooling
     /// The common 2x2 window with stride 2 and no padding, without the clipping of the general
     /// loop; the comparison order and tie and NaN rules are the same.
     /// </summary>
-    private static void MaxForward2x2(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> y, Span<int> argmax)
+    /// <remarks>
+    /// Which element wins is data-dependent and unpredictable, so a branch per comparison costs a
+    /// misprediction about every other time. Both paths here select without branches: AVX2 does
+    /// eight windows at once, and the scalar loop, which takes the remaining windows, selects
+    /// with bit masks.
+    /// </remarks>
+    private static unsafe void MaxForward2x2(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> y, Span<int> argmax)
     {
-        int width = g.Width;
-        for (int oy = 0; oy < g.OutHeight; oy++)
+        int width = g.Width, outWidth = g.OutWidth;
+        fixed (float* input = x, output = y)
+        fixed (int* indices = argmax)
         {
-            int top = 2 * oy * width, bottom = top + width;
-            var outputRow = y.Slice(oy * g.OutWidth, g.OutWidth);
-            var indexRow = argmax.Slice(oy * g.OutWidth, g.OutWidth);
-            for (int ox = 0; ox < outputRow.Length; ox++)
+            int oy = 0;
+            if (Avx2.IsSupported && width is 4 or 8)
+                oy = MaxNarrowRows2x2Avx2(input, width, g.OutHeight, output, indices);
+
+            for (; oy < g.OutHeight; oy++)
             {
-                int best = top + 2 * ox;
-                float bestValue = x[best];
-                Consider(x, best + 1, ref best, ref bestValue);
-                Consider(x, bottom + 2 * ox, ref best, ref bestValue);
-                Consider(x, bottom + 2 * ox + 1, ref best, ref bestValue);
-                outputRow[ox] = bestValue;
-                indexRow[ox] = best;
+                int top = 2 * oy * width, bottom = top + width;
+                float* outputRow = output + oy * outWidth;
+                int* indexRow = indices + oy * outWidth;
+                int ox = Avx2.IsSupported ? MaxRow2x2Avx2(input, top, width, outWidth, outputRow, indexRow) : 0;
+                for (; ox < outWidth; ox++)
+                {
+                    int best = top + 2 * ox;
+                    float bestValue = input[best];
+                    Consider(input, best + 1, ref best, ref bestValue);
+                    Consider(input, bottom + 2 * ox, ref best, ref bestValue);
+                    Consider(input, bottom + 2 * ox + 1, ref best, ref bestValue);
+                    outputRow[ox] = bestValue;
+                    indexRow[ox] = best;
+                }
             }
         }
     }
 
-    private static void Consider(ReadOnlySpan<float> x, int index, ref int best, ref float bestValue)
+    /// <summary>
+    /// Computes windows of one output row eight at a time, as far as whole groups of eight go, and
+    /// returns the number of windows done.
+    /// </summary>
+    /// <remarks>
+    /// Each row pair is split into the left and right elements of its windows. The top pair is
+    /// compared first, then the bottom pair, then the two winners, which picks the same element
+    /// as comparing in row-major order: a top element precedes every bottom one.
+    /// </remarks>
+    private static unsafe int MaxRow2x2Avx2(float* x, int top, int width, int outWidth, float* y, int* argmax)
+    {
+        var evenOffsets = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        var one = Vector256.Create(1);
+        var rowStep = Vector256.Create(width);
+        int ox = 0;
+        for (; ox + 8 <= outWidth; ox += 8)
+        {
+            int column = top + 2 * ox;
+            var (topLeft, topRight) = SplitWindowColumns(x + column);
+            var (bottomLeft, bottomRight) = SplitWindowColumns(x + column + width);
+            var topIndex = evenOffsets + Vector256.Create(column);
+            var bottomIndex = topIndex + rowStep;
+
+            var (topValue, topWinner) = Larger(topLeft, topIndex, topRight, topIndex + one);
+            var (bottomValue, bottomWinner) = Larger(bottomLeft, bottomIndex, bottomRight, bottomIndex + one);
+            var (value, winner) = Larger(topValue, topWinner, bottomValue, bottomWinner);
+            value.Store(y + ox);
+            winner.Store(argmax + ox);
+        }
+        return ox;
+    }
+
+    /// <summary>
+    /// Computes whole output rows of a plane 4 or 8 pixels wide, whose windows are too few per row
+    /// for <see cref="MaxRow2x2Avx2"/>, and returns the number of output rows done. Each step takes
+    /// 16 consecutive inputs, which are the two input rows of one output row (width 8) or the four
+    /// input rows of two output rows (width 4), and writes 4 consecutive outputs.
+    /// </summary>
+    /// <remarks>
+    /// After the split into left and right elements, the step compares each left element with its
+    /// right neighbour, then each top winner with the bottom winner of its window, which sits 4
+    /// lanes further (width 8) or 2 lanes further within the same 128-bit lane (width 4).
+    /// </remarks>
+    private static unsafe int MaxNarrowRows2x2Avx2(float* x, int width, int outHeight, float* y, int* argmax)
+    {
+        var evenOffsets = Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        var one = Vector256.Create(1);
+        int rowsPerStep = width == 8 ? 1 : 2;
+        int oy = 0;
+        for (; oy + rowsPerStep <= outHeight; oy += rowsPerStep)
+        {
+            int start = 2 * oy * width;
+            var (left, right) = SplitWindowColumns(x + start);
+            var leftIndex = evenOffsets + Vector256.Create(start);
+            var (rowValue, rowWinner) = Larger(left, leftIndex, right, leftIndex + one);
+
+            Vector256<float> bottomValue;
+            Vector256<int> bottomWinner;
+            if (width == 8)
+            {
+                // Swap the 128-bit halves: lanes 0-3 (top winners) meet lanes 4-7 (bottom winners).
+                const byte SwapHalves = 0b01_00_11_10;
+                bottomValue = Avx2.Permute4x64(rowValue.AsDouble(), SwapHalves).AsSingle();
+                bottomWinner = Avx2.Permute4x64(rowWinner.AsInt64(), SwapHalves).AsInt32();
+            }
+            else
+            {
+                // Swap the 64-bit pairs inside each 128-bit lane: lanes 0-1 meet lanes 2-3.
+                const byte SwapPairs = 0b01_00_11_10;
+                bottomValue = Avx.Permute(rowValue, SwapPairs);
+                bottomWinner = Avx.Permute(rowWinner.AsSingle(), SwapPairs).AsInt32();
+            }
+            var (value, winner) = Larger(rowValue, rowWinner, bottomValue, bottomWinner);
+
+            if (width == 4)
+            {
+                // The outputs sit in lanes 0-1 and 4-5; gather them into the low 128 bits.
+                const byte GatherPairs = 0b11_01_10_00;
+                value = Avx2.Permute4x64(value.AsDouble(), GatherPairs).AsSingle();
+                winner = Avx2.Permute4x64(winner.AsInt64(), GatherPairs).AsInt32();
+            }
+            int output = oy * (width / 2);
+            value.GetLower().Store(y + output);
+            winner.GetLower().Store(argmax + output);
+        }
+        return oy;
+    }
+
+    /// <summary>Loads 16 values and returns the 8 at even positions and the 8 at odd positions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe (Vector256<float> Even, Vector256<float> Odd) SplitWindowColumns(float* source)
+    {
+        var low = Avx.LoadVector256(source);
+        var high = Avx.LoadVector256(source + 8);
+
+        // vshufps works within 128-bit lanes, so the 64-bit halves come out as low0 high0 low1
+        // high1; the permute puts them back in order.
+        var even = Avx.Shuffle(low, high, 0b10_00_10_00);
+        var odd = Avx.Shuffle(low, high, 0b11_01_11_01);
+        const byte Reorder = 0b11_01_10_00;
+        return (Avx2.Permute4x64(even.AsDouble(), Reorder).AsSingle(), Avx2.Permute4x64(odd.AsDouble(), Reorder).AsSingle());
+    }
+
+    /// <summary>
+    /// Returns the later candidate where it is larger, or NaN while the earlier is not, else the
+    /// earlier: the lane-wise form of <see cref="Consider"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Value, Vector256<int> Index) Larger(
+        Vector256<float> earlier, Vector256<int> earlierIndex, Vector256<float> later, Vector256<int> laterIndex)
+    {
+        var laterIsNaN = ~Vector256.Equals(later, later);
+        var earlierIsNumber = Vector256.Equals(earlier, earlier);
+        var take = Vector256.GreaterThan(later, earlier) | (laterIsNaN & earlierIsNumber);
+        return (Vector256.ConditionalSelect(take, later, earlier), Vector256.ConditionalSelect(take.AsInt32(), laterIndex, earlierIndex));
+    }
+
+    /// <summary>Replaces the best so far by element <paramref name="index"/> if it is larger, or NaN while the best is not.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Consider(float* x, int index, ref int best, ref float bestValue)
     {
         float value = x[index];
-        if (value > bestValue || (float.IsNaN(value) && !float.IsNaN(bestValue)))
-        {
-            bestValue = value;
-            best = index;
-        }
+        bool take = value > bestValue | (float.IsNaN(value) & !float.IsNaN(bestValue));
+
+        // All ones when taking, else zero; selecting through the mask needs no branch.
+        int mask = -Unsafe.As<bool, byte>(ref take);
+        best ^= (best ^ index) & mask;
+        int bestBits = BitConverter.SingleToInt32Bits(bestValue);
+        bestBits ^= (bestBits ^ BitConverter.SingleToInt32Bits(value)) & mask;
+        bestValue = BitConverter.Int32BitsToSingle(bestBits);
     }
 
     /// <summary>Adds each <paramref name="dy"/> value to <paramref name="dx"/> at its arg-max index; clear <paramref name="dx"/> first.</summary>

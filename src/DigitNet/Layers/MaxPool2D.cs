@@ -69,18 +69,25 @@ public sealed class MaxPool2D : Layer
 
     private void RunPlanes(int begin, int end)
     {
+        // The tensor spans are taken once per range: planes can be as small as 4x4, where
+        // recomputing them for each plane cost as much as the pooling itself.
         int inPlane = _geometry.InputPlaneSize, outPlane = _geometry.OutputPlaneSize;
+        if (!_backward)
+        {
+            ReadOnlySpan<float> x = _x!.Span;
+            Span<float> y = _y!.Span;
+            for (int p = begin; p < end; p++)
+                Pooling.MaxForward(x.Slice(p * inPlane, inPlane), _geometry, y.Slice(p * outPlane, outPlane), _argmax.AsSpan(p * outPlane, outPlane));
+            return;
+        }
+
+        Span<float> dx = _dx!.Span;
+        ReadOnlySpan<float> dy = _dy!.Span;
         for (int p = begin; p < end; p++)
         {
-            var argmax = _argmax.AsSpan(p * outPlane, outPlane);
-            if (!_backward)
-            {
-                Pooling.MaxForward(_x!.Span.Slice(p * inPlane, inPlane), _geometry, _y!.Span.Slice(p * outPlane, outPlane), argmax);
-                continue;
-            }
-            var dx = _dx!.Span.Slice(p * inPlane, inPlane);
-            dx.Clear();
-            Pooling.MaxBackward(_dy!.Span.Slice(p * outPlane, outPlane), argmax, dx);
+            var plane = dx.Slice(p * inPlane, inPlane);
+            plane.Clear();
+            Pooling.MaxBackward(dy.Slice(p * outPlane, outPlane), _argmax.AsSpan(p * outPlane, outPlane), plane);
         }
     }
 
