@@ -97,9 +97,11 @@ public readonly record struct ConvGeometry
 /// <remarks>
 /// The column block of one sample may sit inside a wider matrix (row stride <c>ldcol</c>), so that
 /// the blocks of a whole batch side by side form <c>[C * KH * KW, N * OH * OW]</c> and a single
-/// product covers the batch. For stride 1 each row segment is a contiguous copy of an input row
-/// between two runs of zeros; the valid range is computed once per kernel column, so the copy
-/// loops have no bounds tests.
+/// product covers the batch. When the output is as large as the input with stride 1 (a 3x3
+/// kernel with padding 1, say), each row is the input channel shifted as a whole, which costs one
+/// copy per row however small the plane. Otherwise, with stride 1, each output row is a copy of an
+/// input row between two runs of zeros. The valid ranges are computed once per kernel position,
+/// so the copy loops need no bounds tests.
 /// </remarks>
 public static class Im2Col
 {
@@ -110,6 +112,12 @@ public static class Im2Col
     public static void Fill(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> col, int ldcol)
     {
         CheckSizes(x.Length, col.Length, ldcol, g);
+        if (IsSameSizeUnitStride(g))
+        {
+            FillShifted(x, g, col, ldcol);
+            return;
+        }
+
         int kh = g.KernelHeight, kw = g.KernelWidth, ow = g.OutWidth;
         int sh = g.StrideHeight, sw = g.StrideWidth;
 
@@ -152,11 +160,18 @@ public static class Im2Col
     /// Adds the column block <paramref name="col"/> back onto sample <paramref name="dx"/>
     /// (<c>[C, H, W]</c>): the adjoint of <see cref="Fill"/>, which sums the entries of every input
     /// pixel that several windows share and drops the entries that fell on padding. It
-    /// accumulates, so clear <paramref name="dx"/> first for a plain gradient.
+    /// accumulates, so clear <paramref name="dx"/> first for a plain gradient. The column block is
+    /// scratch: entries that fall on padding may be set to zero.
     /// </summary>
-    public static void Accumulate(ReadOnlySpan<float> col, int ldcol, in ConvGeometry g, Span<float> dx)
+    public static void Accumulate(Span<float> col, int ldcol, in ConvGeometry g, Span<float> dx)
     {
         CheckSizes(dx.Length, col.Length, ldcol, g);
+        if (IsSameSizeUnitStride(g))
+        {
+            AccumulateShifted(col, ldcol, g, dx);
+            return;
+        }
+
         int kh = g.KernelHeight, kw = g.KernelWidth, ow = g.OutWidth;
         int sh = g.StrideHeight, sw = g.StrideWidth;
 
@@ -188,6 +203,79 @@ public static class Im2Col
                     }
                 }
             }
+        }
+    }
+
+    // With stride 1 and an output as large as the input (padding (K - 1) / 2 on each side), row
+    // (c, ky, kx) of the column block is channel c shifted by (ky - PH) * W + (kx - PW) elements,
+    // except in the few columns where a window reads padding. Small planes (8x8, 4x4) would
+    // otherwise need one tiny copy per output row, whose call overhead exceeds the copy itself.
+    private static bool IsSameSizeUnitStride(in ConvGeometry g) =>
+        g.StrideHeight == 1 && g.StrideWidth == 1 && g.OutHeight == g.Height && g.OutWidth == g.Width;
+
+    private static void FillShifted(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> col, int ldcol)
+    {
+        int plane = g.InputPlaneSize;
+        for (int c = 0; c < g.Channels; c++)
+        {
+            var source = x.Slice(c * plane, plane);
+            for (int ky = 0; ky < g.KernelHeight; ky++)
+            {
+                for (int kx = 0; kx < g.KernelWidth; kx++)
+                {
+                    var row = col.Slice(((c * g.KernelHeight + ky) * g.KernelWidth + kx) * ldcol, plane);
+                    int shift = (ky - g.PadHeight) * g.Width + (kx - g.PadWidth);
+                    int begin = Math.Max(0, -shift), end = Math.Min(plane, plane - shift);
+                    if (end <= begin)
+                    {
+                        row.Clear();
+                        continue;
+                    }
+
+                    // Rows of the window above or below the input fall outside [begin, end).
+                    row.Slice(0, begin).Clear();
+                    row.Slice(end).Clear();
+                    source.Slice(begin + shift, end - begin).CopyTo(row.Slice(begin));
+                    ClearPaddedColumns(row, g, kx);
+                }
+            }
+        }
+    }
+
+    private static void AccumulateShifted(Span<float> col, int ldcol, in ConvGeometry g, Span<float> dx)
+    {
+        int plane = g.InputPlaneSize;
+        for (int c = 0; c < g.Channels; c++)
+        {
+            var target = dx.Slice(c * plane, plane);
+            for (int ky = 0; ky < g.KernelHeight; ky++)
+            {
+                for (int kx = 0; kx < g.KernelWidth; kx++)
+                {
+                    var row = col.Slice(((c * g.KernelHeight + ky) * g.KernelWidth + kx) * ldcol, plane);
+                    int shift = (ky - g.PadHeight) * g.Width + (kx - g.PadWidth);
+                    int begin = Math.Max(0, -shift), end = Math.Min(plane, plane - shift);
+                    if (end <= begin) continue;
+
+                    // Entries in padded columns would wrap onto the neighbouring input row.
+                    ClearPaddedColumns(row, g, kx);
+                    var destination = target.Slice(begin + shift, end - begin);
+                    System.Numerics.Tensors.TensorPrimitives.Add(destination, row.Slice(begin, end - begin), destination);
+                }
+            }
+        }
+    }
+
+    /// <summary>Zeroes, in every output row of <paramref name="row"/>, the columns where window column <paramref name="kx"/> reads padding.</summary>
+    private static void ClearPaddedColumns(Span<float> row, in ConvGeometry g, int kx)
+    {
+        var (colBegin, colEnd) = g.ValidOutputColumns(kx);
+        int width = g.OutWidth;
+        if (colBegin == 0 && colEnd == width) return;
+        for (int rowStart = 0; rowStart < row.Length; rowStart += width)
+        {
+            for (int ox = 0; ox < colBegin; ox++) row[rowStart + ox] = 0;
+            for (int ox = colEnd; ox < width; ox++) row[rowStart + ox] = 0;
         }
     }
 

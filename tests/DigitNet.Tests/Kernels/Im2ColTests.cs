@@ -19,6 +19,9 @@ public sealed class Im2ColTests
         { 1, 16, 16, 5, 5, 1, 2 },
         { 3, 3, 3, 3, 3, 1, 0 },
         { 1, 2, 3, 4, 4, 2, 2 },
+        { 4, 4, 4, 3, 3, 1, 1 },
+        { 2, 8, 3, 5, 3, 1, 2 },
+        { 1, 1, 1, 3, 3, 1, 1 },
     };
 
     /// <summary>
@@ -100,7 +103,7 @@ public sealed class Im2ColTests
 
         var filled = NaiveFill(x, g);
         var dx = new float[x.Length];
-        Im2Col.Accumulate(col, g.OutputPlaneSize, g, dx);
+        Im2Col.Accumulate((float[])col.Clone(), g.OutputPlaneSize, g, dx);
 
         double left = 0, right = 0;
         for (int i = 0; i < col.Length; i++) left += (double)filled[i] * col[i];
