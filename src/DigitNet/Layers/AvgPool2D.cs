@@ -65,17 +65,24 @@ public sealed class AvgPool2D : Layer
 
     private void RunPlanes(int begin, int end)
     {
+        // The tensor spans are taken once per range, because planes can be as small as 4x4.
         int inPlane = _geometry.InputPlaneSize, outPlane = _geometry.OutputPlaneSize;
+        if (!_backward)
+        {
+            ReadOnlySpan<float> x = _x!.Span;
+            Span<float> y = _y!.Span;
+            for (int p = begin; p < end; p++)
+                Pooling.AverageForward(x.Slice(p * inPlane, inPlane), _geometry, y.Slice(p * outPlane, outPlane));
+            return;
+        }
+
+        Span<float> dx = _dx!.Span;
+        ReadOnlySpan<float> dy = _dy!.Span;
         for (int p = begin; p < end; p++)
         {
-            if (!_backward)
-            {
-                Pooling.AverageForward(_x!.Span.Slice(p * inPlane, inPlane), _geometry, _y!.Span.Slice(p * outPlane, outPlane));
-                continue;
-            }
-            var dx = _dx!.Span.Slice(p * inPlane, inPlane);
-            dx.Clear();
-            Pooling.AverageBackward(_dy!.Span.Slice(p * outPlane, outPlane), _geometry, dx);
+            var plane = dx.Slice(p * inPlane, inPlane);
+            plane.Clear();
+            Pooling.AverageBackward(dy.Slice(p * outPlane, outPlane), _geometry, plane);
         }
     }
 
