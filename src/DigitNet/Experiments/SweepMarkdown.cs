@@ -114,7 +114,8 @@ public static class SweepMarkdown
             var first = rows[0][option.Name];
             if (!rows.All(r => JsonNode.DeepEquals(r[option.Name], first))) continue;
             if (JsonNode.DeepEquals(first, defaults[option.Name])) continue;
-            parts.Add($"{option.Name}={ValueText(first)}");
+            string value = ValueText(first);
+            parts.Add(value.Contains(' ') ? $"{option.Name}=\"{value}\"" : $"{option.Name}={value}");
         }
         return string.Join(" ", parts);
     }
