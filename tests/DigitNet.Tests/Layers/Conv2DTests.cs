@@ -175,6 +175,39 @@ public sealed class Conv2DTests(ITestOutputHelper output)
         Assert.Contains(message, error.Message);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TrainingStepAllocatesNothing(bool threaded)
+    {
+        // Every layer kind of the convolutional networks, after one step has sized the buffers.
+        var network = new Network(Architecture.Parse(new TensorShape(1, 16, 16),
+            "conv 8 3x3 pad=1 bias=false, batchnorm, relu, maxpool 2, conv 8 3x3 stride=2 pad=1, relu, avgpool 2, " +
+            "dropout 0.1, flatten, batchnorm, dense 16, sigmoid, dense 10"));
+        var random = new RandomSource(7);
+        network.Initialize(WeightInit.He, random);
+        network.SetDropoutRandom(random);
+        using var workers = threaded ? new WorkerPool(2) : null;
+        network.Workers = workers;
+        var x = TestUtil.GradientCheck.RandomTensor(new TensorShape(16, 1, 16, 16), random);
+        byte[] labels = new byte[16];
+        var loss = new SoftmaxCrossEntropy();
+        var gradient = new Tensor(new TensorShape(16, 10));
+        void Step()
+        {
+            loss.Compute(network.Forward(x, training: true), labels, gradient);
+            network.Backward(gradient);
+        }
+        Step();
+        Step();
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Step();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+    }
+
     /// <summary>
     /// The whole training path without augmentation: a small CNN with every new layer kind and
     /// softmax cross-entropy, in training mode, against central differences of the float32 loss.
