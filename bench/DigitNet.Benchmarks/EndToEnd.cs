@@ -84,6 +84,7 @@ internal static class EndToEnd
             var cnnRow = rows.FirstOrDefault(r => r.Network.Key == "cnn");
             if (cnnOneThread is not null && cnnRow is not null)
                 PrintScaling(cnnOneThread, cnnRow.DigitNet, threads);
+            Console.WriteLine($"Load average (1, 5, 15 min) at the end: {MachineInfo.LoadAverage()}");
             return 0;
         }
         finally

@@ -90,6 +90,8 @@ internal static unsafe class GemmComparison
                     $"| {shape.Name} | {shape.Dimensions} | {threads} | {result.DigitNet:F1} | {result.OpenBlas:F1} | {result.DigitNet / result.OpenBlas:F2} | {result.MaxRelativeDifference:E1} |"));
             }
         }
+        Console.WriteLine();
+        Console.WriteLine($"Load average (1, 5, 15 min) at the end: {MachineInfo.LoadAverage()}");
         return 0;
     }
 

@@ -41,6 +41,8 @@ internal static class InferenceLatency
             Measure(network, image, "2 threads", rounds, calls);
             network.Workers = null;
         }
+        Console.WriteLine();
+        Console.WriteLine($"Load average (1, 5, 15 min) at the end: {MachineInfo.LoadAverage()}");
         return 0;
     }
 

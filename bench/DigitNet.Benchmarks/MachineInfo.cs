@@ -29,6 +29,19 @@ internal static class MachineInfo
         yield return $".NET: {RuntimeInformation.FrameworkDescription}, tiered compilation {(TieredCompilationEnabled() ? "on" : "off")}";
         var kernel = GemmKernel.Best;
         yield return $"DigitNet GEMM micro-kernel: {kernel.Kind} {kernel.Rows}x{kernel.Columns}";
+        yield return $"Load average (1, 5, 15 min) at the start: {LoadAverage()}";
+    }
+
+    /// <summary>
+    /// The 1, 5 and 15 minute load averages from /proc/loadavg, or "unknown". On a machine shared
+    /// with other work, a load above the core count means the timings include waiting for a core.
+    /// </summary>
+    public static string LoadAverage()
+    {
+        const string path = "/proc/loadavg";
+        if (!File.Exists(path)) return "unknown";
+        string[] fields = File.ReadAllText(path).Split(' ');
+        return fields.Length >= 3 ? $"{fields[0]} {fields[1]} {fields[2]}" : "unknown";
     }
 
     /// <summary>Whether the runtime compiles methods in tiers (set by the project's TieredCompilation property).</summary>
