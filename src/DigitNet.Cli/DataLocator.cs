@@ -10,6 +10,8 @@ public static class DataLocator
     {
         if (option is not null)
         {
+            if (Directory.Exists(option))
+                throw new UsageException($"--data: {option} is a folder; give the path of the digits.mat file in it");
             if (!File.Exists(option))
                 throw new UsageException($"--data: file not found: {option}");
             return option;

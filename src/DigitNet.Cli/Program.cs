@@ -7,7 +7,11 @@ namespace DigitNet.Cli
     /// <summary>Entry point of <c>digitnet</c>: dispatches to a command and turns input errors into one-line messages.</summary>
     public static class Program
     {
+        /// <summary>Exit code for invalid input: a bad option, file or value.</summary>
         public const int UsageExitCode = 2;
+
+        /// <summary>Exit code of a training run whose loss became NaN or infinite.</summary>
+        public const int DivergedExitCode = 3;
 
         private static readonly Dictionary<string, (Func<IReadOnlyList<string>, int> Run, string Summary)> Commands = new()
         {
@@ -33,7 +37,7 @@ namespace DigitNet.Cli
             }
             if (!Commands.TryGetValue(args[0], out var command))
             {
-                Console.Error.WriteLine($"digitnet: unknown command '{args[0]}'; expected one of {string.Join(", ", Commands.Keys)}");
+                Console.Error.WriteLine($"digitnet: error: unknown command '{args[0]}'; expected one of {string.Join(", ", Commands.Keys)}");
                 return UsageExitCode;
             }
 

@@ -52,6 +52,13 @@ public static class TrainCommand
         }
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"test accuracy {outcome.Test.Accuracy:F4}  test loss {outcome.Test.Loss:F4}  ({outcome.Test.Correct}/{outcome.Test.Count} correct)"));
+        if (outcome.Training.StopReason == StopReason.Diverged)
+        {
+            // Nothing is written: a diverged network is not a result worth keeping, and scripts
+            // must be able to tell this run from a good one.
+            Console.Error.WriteLine("digitnet train: error: the training loss became NaN or infinite; lower --lr (or use --loss cross-entropy with --layers)");
+            return Program.DivergedExitCode;
+        }
 
         if (metricsPath is not null) AtomicFile.WriteAllText(metricsPath, MetricsJson(outcome).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         if (plotPath is not null && outcome.Training.Epochs.Count > 0)
@@ -67,12 +74,29 @@ public static class TrainCommand
         return 0;
     }
 
-    /// <summary>Fails before training when the output folder does not exist, so hours of work are not lost at the end.</summary>
+    /// <summary>
+    /// Fails before training when <paramref name="path"/> cannot be written (a missing or read-only
+    /// folder, or a folder in place of a file), so that a long run is not lost at the end.
+    /// </summary>
     public static void CheckWritable(string path, string option)
     {
+        if (Directory.Exists(path))
+            throw new UsageException($"{option}: {path} is a folder; give a file name such as {Path.Combine(path, "model.safetensors")}");
         string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null && !Directory.Exists(folder))
-            throw new UsageException($"{option}: folder {folder} does not exist");
+        if (folder is null) return;
+        if (!Directory.Exists(folder))
+            throw new UsageException($"{option}: folder {folder} does not exist; create it first");
+
+        string probe = Path.Combine(folder, $".digitnet-write-test-{Environment.ProcessId}");
+        try
+        {
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"{option}: cannot write to folder {folder} ({e.Message}); choose another location");
+        }
     }
 
     private static string Describe(StopReason reason) => reason switch

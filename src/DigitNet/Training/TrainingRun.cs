@@ -28,7 +28,14 @@ public static class TrainingRun
     public static Architecture BuildArchitecture(TrainingOptions options, TensorShape inputShape, int classes)
     {
         if (options.Layers is not null)
-            return Architecture.Parse(inputShape, options.Layers);
+        {
+            var architecture = Architecture.Parse(inputShape, options.Layers);
+
+            // Squared error on raw scores trains to chance level, so catch the combination here.
+            if (options.Loss == "mse" && architecture.Layers.Count > 0 && architecture.Layers[^1].Kind != "sigmoid")
+                throw new OptionException($"--layers: with --loss mse the layer list must end in 'sigmoid' (it ends in '{architecture.Layers[^1]}'); append ', sigmoid' or use --loss cross-entropy");
+            return architecture;
+        }
 
         // Squared error is taken on sigmoid outputs, as in the classic network. Cross-entropy is
         // fused with softmax on raw logits, so its output layer has no activation.
@@ -84,7 +91,15 @@ public static class TrainingRun
         var test = preprocessing.Apply(data.Test);
 
         var architecture = BuildArchitecture(options, train.SampleShape, train.ClassCount);
-        var network = new Network(architecture);
+        Network network;
+        try
+        {
+            network = new Network(architecture);
+        }
+        catch (ArgumentException e)
+        {
+            throw new OptionException($"--layers: {e.Message}");
+        }
         if (network.ClassCount != train.ClassCount)
             throw new OptionException($"--layers: the last layer outputs {network.ClassCount} values but the data has {train.ClassCount} classes");
 

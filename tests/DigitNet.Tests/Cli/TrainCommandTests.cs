@@ -222,4 +222,32 @@ public class TrainCommandTests
         if (root.GetProperty("stop_reason").GetString() == "earlystopped")
             Assert.Equal(best + 2, epochs.Length);
     }
+
+    [Fact]
+    public void MseLayerListWithoutSigmoidIsRejected()
+    {
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--layers", "dense 20, relu, dense 10");
+        AssertInputError(result, "--layers", "sigmoid", "cross-entropy");
+    }
+
+    [Fact]
+    public void OutputFolderInPlaceOfFileIsRejectedBeforeTraining()
+    {
+        using var folder = new TempDirectory();
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--out", folder.Path);
+        AssertInputError(result, "--out", "is a folder");
+        Assert.DoesNotContain("epoch", result.StandardOutput);
+    }
+
+    [Fact]
+    public void DivergedRunExitsWithThreeAndWritesNothing()
+    {
+        using var folder = new TempDirectory();
+        string model = Path.Combine(folder.Path, "model.safetensors");
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--hidden", "10", "--activation", "relu",
+            "--loss", "cross-entropy", "--lr", "1e30", "--epochs", "2", "--out", model);
+        Assert.True(result.ExitCode == 3, result.ToString());
+        Assert.Contains("NaN or infinite", result.StandardError);
+        Assert.False(File.Exists(model), "a diverged run must not write a model");
+    }
 }
