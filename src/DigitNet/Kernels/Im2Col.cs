@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace DigitNet.Kernels;
 
 /// <summary>
@@ -114,7 +117,8 @@ public static class Im2Col
         CheckSizes(x.Length, col.Length, ldcol, g);
         if (IsSameSizeUnitStride(g))
         {
-            FillShifted(x, g, col, ldcol);
+            if (FitsRowVectors(g)) FillRowVectors(x, g, col, ldcol);
+            else FillShifted(x, g, col, ldcol);
             return;
         }
 
@@ -168,7 +172,8 @@ public static class Im2Col
         CheckSizes(dx.Length, col.Length, ldcol, g);
         if (IsSameSizeUnitStride(g))
         {
-            AccumulateShifted(col, ldcol, g, dx);
+            if (FitsRowVectors(g)) AccumulateRowVectors(col, ldcol, g, dx);
+            else AccumulateShifted(col, ldcol, g, dx);
             return;
         }
 
@@ -262,6 +267,173 @@ public static class Im2Col
                     var destination = target.Slice(begin + shift, end - begin);
                     System.Numerics.Tensors.TensorPrimitives.Add(destination, row.Slice(begin, end - begin), destination);
                 }
+            }
+        }
+    }
+
+    // A 3x3 window with padding 1 on a plane 4 or 8 pixels wide: each image row is one vector,
+    // so the row of column (c, ky, kx) for output row oy is input row oy + ky - 1 moved sideways
+    // by kx - 1 lanes, with a zero shifted in. That takes one permute and one mask per row, where
+    // the copies of FillShifted cost more in calls than in data for planes this small.
+    private static bool FitsRowVectors(in ConvGeometry g) =>
+        Avx2.IsSupported && g.KernelHeight == 3 && g.KernelWidth == 3 && g.PadHeight == 1 && g.PadWidth == 1
+        && g.Width is 4 or 8 && IsSameSizeUnitStride(g);
+
+    private static unsafe void FillRowVectors(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> col, int ldcol)
+    {
+        fixed (float* input = x, output = col)
+        {
+            if (g.Width == 8) FillRowVectors8(input, g.Channels, g.Height, output, ldcol);
+            else FillRowVectors4(input, g.Channels, g.Height, output, ldcol);
+        }
+    }
+
+    private static unsafe void FillRowVectors8(float* x, int channels, int height, float* col, nint ldcol)
+    {
+        const int Width = 8;
+
+        // Lane ox of the kx = 0 row reads input column ox - 1 and of the kx = 2 row column ox + 1.
+        var fromLeft = Vector256.Create(0, 0, 1, 2, 3, 4, 5, 6);
+        var fromRight = Vector256.Create(1, 2, 3, 4, 5, 6, 7, 7);
+        var clearFirst = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+        var clearLast = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+
+        for (int c = 0; c < channels; c++)
+        {
+            float* plane = x + (nint)c * height * Width;
+            float* rows = col + c * 9 * ldcol;
+            for (int iy = 0; iy < height; iy++)
+            {
+                var middle = Vector256.Load(plane + iy * Width);
+                var left = Avx2.PermuteVar8x32(middle, fromLeft) & clearFirst;
+                var right = Avx2.PermuteVar8x32(middle, fromRight) & clearLast;
+
+                // Input row iy is output row iy - ky + 1 of the rows for ky = 0, 1, 2.
+                for (int ky = 0; ky < 3; ky++)
+                {
+                    int oy = iy - ky + 1;
+                    if ((uint)oy >= (uint)height) continue;
+                    float* target = rows + ky * 3 * ldcol + oy * Width;
+                    left.Store(target);
+                    middle.Store(target + ldcol);
+                    right.Store(target + 2 * ldcol);
+                }
+            }
+
+            // The window's top row reads padding above output row 0 and its bottom row below the last.
+            for (int kx = 0; kx < 3; kx++)
+            {
+                Vector256<float>.Zero.Store(rows + kx * ldcol);
+                Vector256<float>.Zero.Store(rows + (6 + kx) * ldcol + (height - 1) * Width);
+            }
+        }
+    }
+
+    private static unsafe void FillRowVectors4(float* x, int channels, int height, float* col, nint ldcol)
+    {
+        const int Width = 4;
+        var fromLeft = Vector128.Create(0, 0, 1, 2);
+        var fromRight = Vector128.Create(1, 2, 3, 3);
+        var clearFirst = Vector128.Create(0, -1, -1, -1).AsSingle();
+        var clearLast = Vector128.Create(-1, -1, -1, 0).AsSingle();
+
+        for (int c = 0; c < channels; c++)
+        {
+            float* plane = x + (nint)c * height * Width;
+            float* rows = col + c * 9 * ldcol;
+            for (int iy = 0; iy < height; iy++)
+            {
+                var middle = Vector128.Load(plane + iy * Width);
+                var left = Avx.PermuteVar(middle, fromLeft) & clearFirst;
+                var right = Avx.PermuteVar(middle, fromRight) & clearLast;
+                for (int ky = 0; ky < 3; ky++)
+                {
+                    int oy = iy - ky + 1;
+                    if ((uint)oy >= (uint)height) continue;
+                    float* target = rows + ky * 3 * ldcol + oy * Width;
+                    left.Store(target);
+                    middle.Store(target + ldcol);
+                    right.Store(target + 2 * ldcol);
+                }
+            }
+            for (int kx = 0; kx < 3; kx++)
+            {
+                Vector128<float>.Zero.Store(rows + kx * ldcol);
+                Vector128<float>.Zero.Store(rows + (6 + kx) * ldcol + (height - 1) * Width);
+            }
+        }
+    }
+
+    // The adjoint of FillRowVectors: input row iy gathers, for ky = 0, 1, 2 and then kx = 0, 1, 2,
+    // output row iy - ky + 1 of row (c, ky, kx) moved back by kx - 1 lanes. Each input element
+    // receives its additions in the same (ky, kx) order as in AccumulateShifted, so the sums are
+    // the same; the column block is only read.
+    private static unsafe void AccumulateRowVectors(Span<float> col, int ldcol, in ConvGeometry g, Span<float> dx)
+    {
+        fixed (float* input = col, output = dx)
+        {
+            if (g.Width == 8) AccumulateRowVectors8(input, ldcol, g.Channels, g.Height, output);
+            else AccumulateRowVectors4(input, ldcol, g.Channels, g.Height, output);
+        }
+    }
+
+    private static unsafe void AccumulateRowVectors8(float* col, nint ldcol, int channels, int height, float* dx)
+    {
+        const int Width = 8;
+
+        // The kx = 0 row of output column ox came from input column ox - 1, so input column ix
+        // takes lane ix + 1 of it, and the kx = 2 row gives lane ix - 1.
+        var fromRight = Vector256.Create(1, 2, 3, 4, 5, 6, 7, 7);
+        var fromLeft = Vector256.Create(0, 0, 1, 2, 3, 4, 5, 6);
+        var clearFirst = Vector256.Create(0, -1, -1, -1, -1, -1, -1, -1).AsSingle();
+        var clearLast = Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+
+        for (int c = 0; c < channels; c++)
+        {
+            float* plane = dx + (nint)c * height * Width;
+            float* rows = col + c * 9 * ldcol;
+            for (int iy = 0; iy < height; iy++)
+            {
+                var sum = Vector256.Load(plane + iy * Width);
+                for (int ky = 0; ky < 3; ky++)
+                {
+                    int oy = iy - ky + 1;
+                    if ((uint)oy >= (uint)height) continue;
+                    float* source = rows + ky * 3 * ldcol + oy * Width;
+                    sum += Avx2.PermuteVar8x32(Vector256.Load(source), fromRight) & clearLast;
+                    sum += Vector256.Load(source + ldcol);
+                    sum += Avx2.PermuteVar8x32(Vector256.Load(source + 2 * ldcol), fromLeft) & clearFirst;
+                }
+                sum.Store(plane + iy * Width);
+            }
+        }
+    }
+
+    private static unsafe void AccumulateRowVectors4(float* col, nint ldcol, int channels, int height, float* dx)
+    {
+        const int Width = 4;
+        var fromRight = Vector128.Create(1, 2, 3, 3);
+        var fromLeft = Vector128.Create(0, 0, 1, 2);
+        var clearFirst = Vector128.Create(0, -1, -1, -1).AsSingle();
+        var clearLast = Vector128.Create(-1, -1, -1, 0).AsSingle();
+
+        for (int c = 0; c < channels; c++)
+        {
+            float* plane = dx + (nint)c * height * Width;
+            float* rows = col + c * 9 * ldcol;
+            for (int iy = 0; iy < height; iy++)
+            {
+                var sum = Vector128.Load(plane + iy * Width);
+                for (int ky = 0; ky < 3; ky++)
+                {
+                    int oy = iy - ky + 1;
+                    if ((uint)oy >= (uint)height) continue;
+                    float* source = rows + ky * 3 * ldcol + oy * Width;
+                    sum += Avx.PermuteVar(Vector128.Load(source), fromRight) & clearLast;
+                    sum += Vector128.Load(source + ldcol);
+                    sum += Avx.PermuteVar(Vector128.Load(source + 2 * ldcol), fromLeft) & clearFirst;
+                }
+                sum.Store(plane + iy * Width);
             }
         }
     }
