@@ -16,15 +16,21 @@ namespace DigitNet.Layers;
 /// <c>y_cm[OUT, n*OH*OW] = W col</c> is then copied to the batch-major output with the bias added.
 /// Backward uses the same layout: <c>dW += dy_cm col^T</c>, <c>db += row sums of dy_cm</c>,
 /// <c>dcol = W^T dy_cm</c>, and col2im adds <c>dcol</c> onto <c>dx</c>. A chunk holds as many
-/// samples as fit <see cref="ColumnBudget"/> values, which bounds the buffers for large
-/// evaluation batches while a training batch usually fits in one chunk; when it does, backward
-/// reuses the column matrix of the forward pass instead of rebuilding it. The layout copies and
-/// im2col run in parallel over samples; the products use the GEMM's own threads.
+/// samples as fit <see cref="ColumnBudget"/> values, which keeps the column matrix in the L2
+/// cache until the product reads it and bounds the buffers for large evaluation batches. When a
+/// batch fits in one chunk, backward reuses the column matrix of the forward pass instead of
+/// rebuilding it. The layout copies and im2col run in parallel over samples; the products use
+/// the GEMM's own threads.
 /// </remarks>
 public sealed class Conv2D : Layer
 {
-    /// <summary>Default of <see cref="ColumnBudget"/>: 2^21 floats, 8 MiB.</summary>
-    public const int DefaultColumnBudget = 1 << 21;
+    /// <summary>
+    /// Default of <see cref="ColumnBudget"/>: 2^17 floats, 512 KiB, half the L2 cache of a core of
+    /// the AMD EPYC (Zen 4) that bench/DigitNet.Benchmarks ran on. There a training batch of the
+    /// benchmark CNN took about 8% less time on one core than with 8 MiB, where the column matrix
+    /// of a whole batch spilled to L3 (median of eight alternating runs on a shared machine).
+    /// </summary>
+    public const int DefaultColumnBudget = 1 << 17;
 
     private readonly ConvGeometry _geometry;
     private readonly int _outChannels;
