@@ -72,6 +72,7 @@ internal static unsafe class GemmComparison
             Console.WriteLine($"- {line}");
         Console.WriteLine($"- OpenBLAS: {OpenBlas.Config} (core {OpenBlas.CoreName}), loaded from {OpenBlas.Path}; {MachineInfo.OpenBlasEnvironment()}");
         Console.WriteLine($"- Best of {rounds} rounds of about {roundSeconds * 1000:F0} ms each, the libraries alternating; GFLOP/s = 2mnk / seconds per call");
+        Console.WriteLine($"- With more than one thread, a pause of {OpenBlasSpinMilliseconds} ms follows each OpenBLAS round, until its idle threads stop spinning");
         Console.WriteLine();
 
         var shapes = GemmShape.Squares(sizes).ToList();
@@ -125,12 +126,27 @@ internal static unsafe class GemmComparison
             {
                 digitNetBest = Math.Min(digitNetBest, Timing.SecondsPerCall(digitNet, digitNetCalls));
                 openBlasBest = Math.Min(openBlasBest, Timing.SecondsPerCall(openBlas, openBlasCalls));
+                WaitForOpenBlasThreads();
             }
 
             return new ComparisonResult(shape.Flops / digitNetBest / 1e9, shape.Flops / openBlasBest / 1e9,
                 MaxRelativeDifference(cDigitNet, cOpenBlas));
         }
     }
+
+    /// <summary>
+    /// Waits until OpenBLAS's idle threads have stopped spinning, so they do not compete with
+    /// DigitNet's threads for the cores in the next round. OpenBLAS 0.3 lets an idle thread spin
+    /// for 2^28 time-stamp-counter ticks (its default THREAD_TIMEOUT of 28), about 0.1 s at 2.6 GHz,
+    /// before it sleeps.
+    /// </summary>
+    private static void WaitForOpenBlasThreads()
+    {
+        if (OpenBlas.Threads > 1)
+            Thread.Sleep(OpenBlasSpinMilliseconds);
+    }
+
+    private const int OpenBlasSpinMilliseconds = 150;
 
     /// <summary>The largest element difference, relative to the largest magnitude in the OpenBLAS result.</summary>
     private static double MaxRelativeDifference(float[] actual, float[] expected)
