@@ -15,8 +15,8 @@ namespace DigitNet.Layers;
 /// towards them: <c>running = (1 - momentum) * running + momentum * batch</c>, with the unbiased
 /// variance, as PyTorch does. In inference the running statistics normalise. Both are parameters
 /// of kind <see cref="ParameterKind.Statistic"/>, so model files carry them and optimisers leave
-/// them alone. gamma (<c>.scale</c>) starts at 1 and beta (<c>.shift</c>) at 0. 2-D channels run
-/// in parallel.
+/// them alone. gamma (<c>.scale</c>) starts at 1 and beta (<c>.shift</c>) at 0. Channels (2-D)
+/// or blocks of 64 features (1-D) run in parallel.
 /// </remarks>
 public sealed class BatchNorm : Layer
 {
@@ -24,6 +24,9 @@ public sealed class BatchNorm : Layer
     private readonly Parameter _scale, _shift, _runningMean, _runningVar;
     private readonly Parameter[] _parameters;
     private readonly ChannelJob _job;
+
+    // Features per work item of a 1-D layer.
+    private const int FeatureBlock = 64;
 
     // Per channel: the statistics used by the last forward pass (1 / sqrt(var + eps) included),
     // and the coefficients of the input gradient of a 1-D layer.
@@ -173,15 +176,19 @@ public sealed class BatchNorm : Layer
     {
         _pass = pass;
 
-        // A 1-D layer works row by row over all features at once, which vectorises across
-        // channels; splitting it by channel would leave vectors of length 1.
-        if (_planeSize == 1)
-        {
-            RunRows(pass);
-            return;
-        }
-        if (Workers is null) _job.Execute(0, _channels, 0);
-        else Workers.Run(_job, _channels);
+        // A 1-D layer works row by row over a block of features at once, which vectorises across
+        // channels; splitting it by single channels would leave vectors of length 1. The blocks
+        // are fixed, so the result does not depend on the thread count.
+        int units = _planeSize == 1 ? (_channels + FeatureBlock - 1) / FeatureBlock : _channels;
+        if (Workers is null) _job.Execute(0, units, 0);
+        else Workers.Run(_job, units);
+    }
+
+    /// <summary>Runs the current pass over feature blocks (1-D) or channels (2-D) [begin, end).</summary>
+    private void RunRange(int begin, int end)
+    {
+        if (_planeSize == 1) RunRows(_pass, begin * FeatureBlock, Math.Min(end * FeatureBlock, _channels));
+        else RunPlanes(begin, end);
     }
 
     /// <summary>One pass for channels [begin, end) of a 2-D layer; channel c of sample n is the plane at <c>(n*C + c) * S</c>.</summary>
@@ -281,68 +288,75 @@ public sealed class BatchNorm : Layer
         return (k, -k * _shift.Gradient[c] / count, -k * _scale.Gradient[c] / count);
     }
 
-    /// <summary>The passes of a 1-D layer, where channel c of sample n is element <c>n*C + c</c>.</summary>
-    private void RunRows(Pass pass)
+    /// <summary>
+    /// The passes of a 1-D layer for features [begin, end), where channel c of sample n is element
+    /// <c>n*C + c</c>.
+    /// </summary>
+    private void RunRows(Pass pass, int begin, int end)
     {
         int n = _x!.Shape[0];
         int f = _channels;
+        int count = end - begin;
         var x = _x.Span;
         var xHat = _xHat!.Span;
+        var mean = _mean.AsSpan(begin, count);
+        var inverseStd = _inverseStd.AsSpan(begin, count);
         switch (pass)
         {
             case Pass.Statistics:
-                var mean = _mean.AsSpan();
-                var variance = _variance.AsSpan();
+                var variance = _variance.AsSpan(begin, count);
                 mean.Clear();
-                for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, x.Slice(i * f, f), mean);
+                for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, x.Slice(i * f + begin, count), mean);
                 TensorPrimitives.Divide(mean, n, mean);
                 variance.Clear();
                 for (int i = 0; i < n; i++)
                 {
-                    var centred = xHat.Slice(i * f, f);
-                    TensorPrimitives.Subtract(x.Slice(i * f, f), mean, centred);
+                    var centred = xHat.Slice(i * f + begin, count);
+                    TensorPrimitives.Subtract(x.Slice(i * f + begin, count), mean, centred);
                     TensorPrimitives.MultiplyAdd(centred, centred, variance, variance);
                 }
                 TensorPrimitives.Divide(variance, n, variance);
-                for (int c = 0; c < f; c++) _inverseStd[c] = 1f / MathF.Sqrt(_variance[c] + (float)Epsilon);
+                for (int c = 0; c < count; c++) inverseStd[c] = 1f / MathF.Sqrt(variance[c] + (float)Epsilon);
                 break;
 
             case Pass.Normalize:
                 var y = _y!.Span;
+                var gamma = _scale.Value.Slice(begin, count);
+                var beta = _shift.Value.Slice(begin, count);
                 for (int i = 0; i < n; i++)
                 {
-                    var row = xHat.Slice(i * f, f);
-                    if (!_training) TensorPrimitives.Subtract(x.Slice(i * f, f), _mean, row);
-                    TensorPrimitives.Multiply(row, _inverseStd, row);
-                    TensorPrimitives.MultiplyAdd(row, _scale.Value, _shift.Value, y.Slice(i * f, f));
+                    var row = xHat.Slice(i * f + begin, count);
+                    if (!_training) TensorPrimitives.Subtract(x.Slice(i * f + begin, count), mean, row);
+                    TensorPrimitives.Multiply(row, inverseStd, row);
+                    TensorPrimitives.MultiplyAdd(row, gamma, beta, y.Slice(i * f + begin, count));
                 }
                 break;
 
             case Pass.ParameterGradients:
                 var dy = _dy!.Span;
-                var dBeta = _shift.Gradient;
-                var dGamma = _scale.Gradient;
+                var dBeta = _shift.Gradient.Slice(begin, count);
+                var dGamma = _scale.Gradient.Slice(begin, count);
                 dBeta.Clear();
                 dGamma.Clear();
                 for (int i = 0; i < n; i++)
                 {
-                    TensorPrimitives.Add(dBeta, dy.Slice(i * f, f), dBeta);
-                    TensorPrimitives.MultiplyAdd(dy.Slice(i * f, f), xHat.Slice(i * f, f), dGamma, dGamma);
+                    TensorPrimitives.Add(dBeta, dy.Slice(i * f + begin, count), dBeta);
+                    TensorPrimitives.MultiplyAdd(dy.Slice(i * f + begin, count), xHat.Slice(i * f + begin, count), dGamma, dGamma);
                 }
                 break;
 
             case Pass.InputGradient:
-                var k = _gradientScale.AsSpan();
-                var meanTerm = _gradientMeanTerm.AsSpan();
-                var hatTerm = _gradientHatTerm.AsSpan();
-                for (int c = 0; c < f; c++) (k[c], meanTerm[c], hatTerm[c]) = InputGradientCoefficients(c, n);
+                var k = _gradientScale.AsSpan(begin, count);
+                var meanTerm = _gradientMeanTerm.AsSpan(begin, count);
+                var hatTerm = _gradientHatTerm.AsSpan(begin, count);
+                for (int c = 0; c < count; c++) (k[c], meanTerm[c], hatTerm[c]) = InputGradientCoefficients(begin + c, n);
                 var dys = _dy!.Span;
                 var dx = _dx!.Span;
                 for (int i = 0; i < n; i++)
                 {
-                    var target = dx.Slice(i * f, f);
-                    TensorPrimitives.MultiplyAdd(dys.Slice(i * f, f), k, meanTerm, target);
-                    TensorPrimitives.MultiplyAdd(xHat.Slice(i * f, f), hatTerm, target, target);
+                    var target = dx.Slice(i * f + begin, count);
+                    TensorPrimitives.MultiplyAdd(dys.Slice(i * f + begin, count), k, meanTerm, target);
+                    TensorPrimitives.MultiplyAdd(xHat.Slice(i * f + begin, count), hatTerm, target, target);
                 }
                 break;
         }
@@ -350,9 +364,9 @@ public sealed class BatchNorm : Layer
 
     private enum Pass { Statistics, Normalize, ParameterGradients, InputGradient }
 
-    /// <summary>Runs the current pass over a range of channels; cached so no pass allocates.</summary>
+    /// <summary>Runs the current pass over a range of channels or feature blocks; cached so no pass allocates.</summary>
     private sealed class ChannelJob(BatchNorm layer) : IParallelJob
     {
-        public void Execute(int begin, int end, int worker) => layer.RunPlanes(begin, end);
+        public void Execute(int begin, int end, int worker) => layer.RunRange(begin, end);
     }
 }

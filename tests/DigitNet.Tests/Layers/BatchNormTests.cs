@@ -50,6 +50,7 @@ public sealed class BatchNormTests(ITestOutputHelper output)
     {
         { 4, 5, 0, 0 },
         { 7, 33, 0, 0 },
+        { 3, 150, 0, 0 },
         { 2, 3, 4, 5 },
         { 3, 2, 1, 1 },
         { 5, 4, 3, 3 },
@@ -121,6 +122,30 @@ public sealed class BatchNormTests(ITestOutputHelper output)
         }
         Assertions.AllClose(expectedMean, layer.RunningMean.Value, 1e-5, 1e-5, "running mean");
         Assertions.AllClose(expectedVar, layer.RunningVariance.Value, 1e-5, 1e-5, "running variance");
+    }
+
+    [Theory]
+    [InlineData(150, 0, 0)]
+    [InlineData(5, 3, 3)]
+    public void ThreadCountDoesNotChangeResults(int c, int h, int w)
+    {
+        var random = new RandomSource(67);
+        var serial = Create(c, h, w, random);
+        var threaded = Create(c, h, w, new RandomSource(67));
+        using var workers = new WorkerPool(2);
+        threaded.Workers = workers;
+        var x = TestUtil.GradientCheck.RandomTensor(serial.InputShape.WithBatch(6), random, -2, 3);
+        var dy = TestUtil.GradientCheck.RandomTensor(serial.InputShape.WithBatch(6), random);
+
+        var ySerial = serial.Forward(x, training: true).Span.ToArray();
+        var dxSerial = serial.Backward(dy)!.Span.ToArray();
+        var yThreaded = threaded.Forward(x, training: true).Span.ToArray();
+        var dxThreaded = threaded.Backward(dy)!.Span.ToArray();
+
+        Assertions.BitwiseEqual(ySerial, yThreaded, "output");
+        Assertions.BitwiseEqual(dxSerial, dxThreaded, "input gradient");
+        Assertions.BitwiseEqual(serial.Scale.Gradient, threaded.Scale.Gradient, "scale gradient");
+        Assertions.BitwiseEqual(serial.RunningVariance.Value, threaded.RunningVariance.Value, "running variance");
     }
 
     [Fact]

@@ -69,6 +69,8 @@ public sealed class PoolingTests(ITestOutputHelper output)
     {
         var random = new RandomSource(43);
         var layer = new GlobalAveragePool("gap1", new TensorShape(c, h, w));
+        using var workers = new WorkerPool(2);
+        layer.Workers = workers;
         var x = TestUtil.GradientCheck.RandomTensor(new TensorShape(batch, c, h, w), random);
 
         var report = TestUtil.GradientCheck.CheckLayer(layer, x, (xd, _) =>
