@@ -4,7 +4,7 @@ using DigitNet.Tests.TestUtil;
 namespace DigitNet.Tests.Kernels;
 
 /// <summary>
-/// The dot-product path of <see cref="Gemm"/> (A not transposed, B transposed, depth of 2048 or
+/// The dot-product path of <see cref="Gemm"/> (A not transposed, B transposed, depth of 512 or
 /// more, small C), checked through the public entry point against a double-precision reference.
 /// </summary>
 public sealed class GemmDotTilesTests : IDisposable
@@ -25,6 +25,8 @@ public sealed class GemmDotTilesTests : IDisposable
         { 7, 9, 2063 },
         { 16, 9, 4096 },
         { 17, 13, 2111 },
+        { 9, 7, 527 },
+        { 32, 144, 896 },
     };
 
     [Theory]
