@@ -16,7 +16,7 @@ namespace DigitNet.Layers;
 /// <c>y_cm[OUT, n*OH*OW] = W col</c> is then copied to the batch-major output with the bias added.
 /// Backward uses the same layout: <c>dW += dy_cm col^T</c>, <c>db += row sums of dy_cm</c>,
 /// <c>dcol = W^T dy_cm</c>, and col2im adds <c>dcol</c> onto <c>dx</c>. A chunk holds as many
-/// samples as fit <see cref="ColumnBudget"/> values per thread, which keeps the column matrix in the L2
+/// samples as fit <see cref="ColumnBudget"/> values, which keeps the column matrix in the L2
 /// cache until the product reads it and bounds the buffers for large evaluation batches. When a
 /// batch fits in one chunk, backward reuses the column matrix of the forward pass instead of
 /// rebuilding it. The layout copies and im2col run in parallel over samples; the products use
@@ -67,7 +67,7 @@ public sealed class Conv2D : Layer
         _job = new SampleJob(this);
     }
 
-    /// <summary>Largest column matrix, in floats per thread of the pool, that one chunk of samples may fill.</summary>
+    /// <summary>Largest column matrix, in floats, that one chunk of samples may fill.</summary>
     public int ColumnBudget { get; set; } = DefaultColumnBudget;
 
     /// <summary>Filters <c>[OUT, C, KH, KW]</c>.</summary>
@@ -186,16 +186,11 @@ public sealed class Conv2D : Layer
         return dx;
     }
 
-    /// <summary>
-    /// Samples per chunk: as many as keep the column matrix within <see cref="ColumnBudget"/> per
-    /// thread of the pool, at least one. im2col and the product give each thread its own samples'
-    /// columns, so each thread's share stays within its own L2 cache.
-    /// </summary>
+    /// <summary>Samples per chunk: as many as keep the column matrix within <see cref="ColumnBudget"/>, at least one.</summary>
     private int ChunkSize(int batch)
     {
         long perSample = (long)_geometry.ColumnRows * _geometry.OutputPlaneSize;
-        long budget = (long)ColumnBudget * (Workers?.ThreadCount ?? 1);
-        return (int)Math.Clamp(budget / perSample, 1, Math.Max(batch, 1));
+        return (int)Math.Clamp(ColumnBudget / perSample, 1, Math.Max(batch, 1));
     }
 
     private void FillColumns(int start, int count)

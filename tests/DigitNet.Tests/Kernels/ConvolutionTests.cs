@@ -81,13 +81,12 @@ public sealed class ConvolutionTests
     [MemberData(nameof(Cases))]
     public void ForwardMatchesNaiveInChunksWithThreads(int batch, int c, int h, int w, int outChannels, int kh, int kw, int stride, int pad)
     {
-        // The budget counts per thread, so one sample's column block shared by the two threads
-        // forces one chunk per sample.
+        // A budget of one sample's column block forces one chunk per sample.
         var random = new RandomSource(22);
         var layer = BuildLayer(c, h, w, outChannels, kh, kw, stride, pad, bias: false, random);
         using var workers = new WorkerPool(2);
         layer.Workers = workers;
-        layer.ColumnBudget = layer.Geometry.ColumnRows * layer.Geometry.OutputPlaneSize / workers.ThreadCount;
+        layer.ColumnBudget = layer.Geometry.ColumnRows * layer.Geometry.OutputPlaneSize;
         var x = GradientCheck.RandomTensor(new TensorShape(batch, c, h, w), random);
 
         var y = layer.Forward(x, training: true);
