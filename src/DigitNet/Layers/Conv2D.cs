@@ -25,12 +25,14 @@ namespace DigitNet.Layers;
 public sealed class Conv2D : Layer
 {
     /// <summary>
-    /// Default of <see cref="ColumnBudget"/>: 2^17 floats, 512 KiB, half the L2 cache of a core of
-    /// the AMD EPYC (Zen 4) that bench/DigitNet.Benchmarks ran on. There a training batch of the
-    /// benchmark CNN took about 8% less time on one core than with 8 MiB, where the column matrix
-    /// of a whole batch spilled to L3 (median of eight alternating runs on a shared machine).
+    /// Default of <see cref="ColumnBudget"/>: 2^18 floats, 1 MiB, the L2 cache of one core of the
+    /// AMD EPYC (Zen 4) that bench/DigitNet.Benchmarks ran on. im2col and the product give each
+    /// thread the columns of its own samples, so with two threads each core holds half a chunk.
+    /// On one thread 512 KiB was a few percent faster still, and 8 MiB, where the column matrix of
+    /// a whole batch of the benchmark CNN spilled to L3, about 8% slower. The budget does not
+    /// depend on the thread count, so neither do the results.
     /// </summary>
-    public const int DefaultColumnBudget = 1 << 17;
+    public const int DefaultColumnBudget = 1 << 18;
 
     private readonly ConvGeometry _geometry;
     private readonly int _outChannels;
