@@ -43,6 +43,7 @@ public sealed class Conv2D : Layer
 
     private float[] _col = [];
     private float[] _channelMajor = [];
+    private float[] _planeSums = []; // [chunk sample, OUT]: sum of each output plane of dy, for db
     private Tensor? _x, _y, _dx;
     private Tensor? _dy; // set only during Backward, for the sample job
 
@@ -169,10 +170,12 @@ public sealed class Conv2D : Layer
             Gemm.Multiply(false, true, _outChannels, rows, ld,
                 _channelMajor, ld, _col, ld, dW, rows, accumulate: !first, workers: Workers);
 
-            // db[o] (+)= sum of row o of dy_cm
+            // db[o] (+)= sum over the chunk's samples, in order, of the plane sums that the
+            // gather stage computed in parallel
             for (int o = 0; !db.IsEmpty && o < _outChannels; o++)
             {
-                float sum = TensorPrimitives.Sum(_channelMajor.AsSpan(o * ld, ld));
+                float sum = 0;
+                for (int i = 0; i < count; i++) sum += _planeSums[i * _outChannels + o];
                 db[o] = first ? sum : db[o] + sum;
             }
 
@@ -200,6 +203,7 @@ public sealed class Conv2D : Layer
         int ld = count * _geometry.OutputPlaneSize;
         EnsureCapacity(ref _col, _geometry.ColumnRows * ld);
         EnsureCapacity(ref _channelMajor, _outChannels * ld);
+        EnsureCapacity(ref _planeSums, _outChannels * count);
         RunOverSamples(Stage.FillColumns, start, count);
         _colChunkStart = start;
         _colChunkCount = count;
@@ -236,7 +240,13 @@ public sealed class Conv2D : Layer
                     _bias is null ? default : _bias.Value, _y!.Sample(sample));
                 break;
             case Stage.GatherGradient:
-                Convolution.GatherSample(_dy!.Sample(sample), plane, index, _channelMajor, ld);
+                var dySample = _dy!.Sample(sample);
+                Convolution.GatherSample(dySample, plane, index, _channelMajor, ld);
+                if (_bias is not null)
+                {
+                    for (int o = 0; o < _outChannels; o++)
+                        _planeSums[index * _outChannels + o] = TensorPrimitives.Sum(dySample.Slice(o * plane, plane));
+                }
                 break;
             case Stage.ScatterInputGradient:
                 var dx = _dx!.Sample(sample);
