@@ -15,7 +15,7 @@ namespace DigitNet.Layers;
 /// chunk's samples side by side form <c>col[C*KH*KW, n*OH*OW]</c>, and
 /// <c>y_cm[OUT, n*OH*OW] = W col</c> is then copied to the batch-major output with the bias added.
 /// Backward uses the same layout: <c>dW += dy_cm col^T</c>, <c>db += row sums of dy_cm</c>,
-/// <c>dcol = W^T dy_cm</c>, and col2im adds <c>dcol</c> onto <c>dx</c>. A chunk holds as many
+/// <c>dcol = W^T dy_cm</c>, and col2im adds <c>dcol</c> onto <c>dx</c>. A chunk contains as many
 /// samples as fit <see cref="ColumnBudget"/> values, which keeps the column matrix in the L2
 /// cache until the product reads it and bounds the buffers for large evaluation batches. When a
 /// batch fits in one chunk, backward reuses the column matrix of the forward pass instead of
