@@ -28,14 +28,7 @@ public static class TrainingRun
     public static Architecture BuildArchitecture(TrainingOptions options, TensorShape inputShape, int classes)
     {
         if (options.Layers is not null)
-        {
-            var architecture = Architecture.Parse(inputShape, options.Layers);
-
-            // Squared error on raw scores trains to chance level, so catch the combination here.
-            if (options.Loss == "mse" && architecture.Layers.Count > 0 && architecture.Layers[^1].Kind != "sigmoid")
-                throw new OptionException($"--layers: with --loss mse the layer list must end in 'sigmoid' (it ends in '{architecture.Layers[^1]}'); append ', sigmoid' or use --loss cross-entropy");
-            return architecture;
-        }
+            return Architecture.Parse(inputShape, options.Layers);
 
         // Squared error is taken on sigmoid outputs, as in the classic network. Cross-entropy is
         // fused with softmax on raw logits, so its output layer has no activation.
@@ -102,6 +95,11 @@ public static class TrainingRun
         }
         if (network.ClassCount != train.ClassCount)
             throw new OptionException($"--layers: the last layer outputs {network.ClassCount} values but the data has {train.ClassCount} classes");
+
+        // Squared error on raw scores trains to chance level, so a layer list used with it must
+        // end in a sigmoid, as the perceptron built from --hidden does.
+        if (options.Layers is not null && options.Loss == "mse" && architecture.Layers[^1].Kind != "sigmoid")
+            throw new OptionException($"--layers: with --loss mse the layer list must end in 'sigmoid' (it ends in '{architecture.Layers[^1]}'); append ', sigmoid' or use --loss cross-entropy");
 
         var random = new RunRandom(options.Seed);
         network.Initialize(ParseInit(options.Init), random.Initialization);
