@@ -80,7 +80,7 @@ public static class LayerFactory
         }
     }
 
-    /// <summary>The layer kinds this factory knows.</summary>
+    /// <summary>The layer kinds this factory can build.</summary>
     public static IEnumerable<string> Kinds => Builders.Keys;
 
     /// <summary>Creates the layer described by <paramref name="spec"/> for inputs of shape <paramref name="input"/>.</summary>
