@@ -175,18 +175,27 @@ public sealed class WorkerPool : IDisposable
 
     private void WaitForWorkers()
     {
-        if (SpinUntil(ref _pending, zero: true))
-            return;
-
-        // Same handshake as the worker wake-up, with the roles swapped.
-        Interlocked.Exchange(ref _callerSleeping, 1);
-        if (Volatile.Read(ref _pending) == 0)
+        // A wake-up is only a hint. A worker of the previous job can be descheduled between its
+        // decrement of _pending and its check of _callerSleeping, so it may take the flag set for
+        // this job and release the caller early. Every take of the flag still pairs with one
+        // release, so waiting again until _pending is zero keeps the semaphore balanced.
+        while (true)
         {
-            if (Interlocked.Exchange(ref _callerSleeping, 0) == 0)
-                _callerWakeSignal.Wait(); // The last worker already took the flag and releases once.
-            return;
+            if (SpinUntil(ref _pending, zero: true))
+                return;
+
+            // Same handshake as the worker wake-up, with the roles swapped.
+            Interlocked.Exchange(ref _callerSleeping, 1);
+            if (Volatile.Read(ref _pending) == 0)
+            {
+                if (Interlocked.Exchange(ref _callerSleeping, 0) == 0)
+                    _callerWakeSignal.Wait(); // A worker already took the flag and releases once.
+                return;
+            }
+            _callerWakeSignal.Wait();
+            if (Volatile.Read(ref _pending) == 0)
+                return;
         }
-        _callerWakeSignal.Wait();
     }
 
     private void ThrowCollectedErrors(int activeWorkers)
