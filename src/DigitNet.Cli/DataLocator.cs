@@ -5,7 +5,7 @@ public static class DataLocator
 {
     public const string EnvironmentVariable = "DIGITNET_DATA";
 
-    /// <summary>Returns the path to read, or throws a usage error that says where it looked.</summary>
+    /// <summary>Returns the path to read, or throws a usage error that lists where it looked.</summary>
     public static string Resolve(string? option)
     {
         if (option is not null)

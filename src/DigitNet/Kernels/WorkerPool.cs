@@ -179,6 +179,8 @@ public sealed class WorkerPool : IDisposable
         // decrement of _pending and its check of _callerSleeping, so it may take the flag set for
         // this job and release the caller early. Every take of the flag still pairs with one
         // release, so waiting again until _pending is zero keeps the semaphore balanced.
+        // NOTE: no test reproduces that interleaving; a stress test of 20,000 runs passed with
+        // and without this loop, so the fix rests on the reasoning above.
         while (true)
         {
             if (SpinUntil(ref _pending, zero: true))
