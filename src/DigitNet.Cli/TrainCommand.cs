@@ -115,20 +115,7 @@ public static class TrainCommand
     /// <summary>The metrics file: per-epoch history, best epoch, test metrics and the full settings.</summary>
     public static JsonObject MetricsJson(RunOutcome outcome)
     {
-        var epochs = new JsonArray();
-        foreach (var m in outcome.Training.Epochs)
-        {
-            epochs.Add(new JsonObject
-            {
-                ["epoch"] = m.Epoch,
-                ["train_loss"] = m.TrainLoss,
-                ["train_accuracy"] = m.TrainAccuracy,
-                ["valid_loss"] = m.ValidLoss,
-                ["valid_accuracy"] = m.ValidAccuracy,
-                ["learning_rate"] = m.LearningRate,
-                ["seconds"] = m.Seconds,
-            });
-        }
+        var epochs = EpochMetrics.ToJson(outcome.Training.Epochs);
         return new JsonObject
         {
             ["epochs"] = epochs,

@@ -52,20 +52,7 @@ public sealed class TrialRecord
     /// <summary>Builds the record of a finished trial.</summary>
     public static TrialRecord Create(SweepTrial trial, TrialResult result)
     {
-        var epochs = new JsonArray();
-        foreach (var m in result.Epochs)
-        {
-            epochs.Add(new JsonObject
-            {
-                ["epoch"] = m.Epoch,
-                ["train_loss"] = m.TrainLoss,
-                ["train_accuracy"] = m.TrainAccuracy,
-                ["valid_loss"] = m.ValidLoss,
-                ["valid_accuracy"] = m.ValidAccuracy,
-                ["learning_rate"] = m.LearningRate,
-                ["seconds"] = m.Seconds,
-            });
-        }
+        var epochs = EpochMetrics.ToJson(result.Epochs);
 
         var json = new JsonObject
         {
