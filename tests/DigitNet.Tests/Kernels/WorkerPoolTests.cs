@@ -1,4 +1,5 @@
 using DigitNet.Kernels;
+using DigitNet.Tests.TestUtil;
 
 namespace DigitNet.Tests.Kernels;
 
@@ -168,10 +169,11 @@ public sealed class WorkerPoolTests
         for (int repeat = 0; repeat < 10; repeat++)
             pool.Run(job, 100);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int repeat = 0; repeat < 1000; repeat++)
-            pool.Run(job, 100);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = AllocationMeter.LeastAllocated(() =>
+        {
+            for (int repeat = 0; repeat < 1000; repeat++)
+                pool.Run(job, 100);
+        });
 
         Assert.True(allocated == 0, $"{allocated} bytes allocated by 1000 runs");
     }
