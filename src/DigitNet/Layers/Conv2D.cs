@@ -11,45 +11,50 @@ namespace DigitNet.Layers;
 /// y: <c>[N, OUT, OH, OW]</c> with the output size of <see cref="ConvGeometry"/>.
 /// </summary>
 /// <remarks>
-/// Computed as im2col and one matrix product per chunk of samples: the column blocks of the
-/// chunk's samples side by side form <c>col[C*KH*KW, n*OH*OW]</c>, and
-/// <c>y_cm[OUT, n*OH*OW] = W col</c> is then copied to the batch-major output with the bias added.
-/// Backward uses the same layout: <c>dW += dy_cm col^T</c>, <c>db += row sums of dy_cm</c>,
-/// <c>dcol = W^T dy_cm</c>, and col2im adds <c>dcol</c> onto <c>dx</c>. A chunk contains as many
-/// samples as fit <see cref="ColumnBudget"/> values, which keeps the column matrix in the L2
-/// cache until the product reads it and bounds the buffers for large evaluation batches. When a
-/// batch fits in one chunk, backward reuses the column matrix of the forward pass instead of
-/// rebuilding it. The layout copies and im2col run in parallel over samples; the products use
-/// the GEMM's own threads.
+/// <para>Computed as im2col and one matrix product per group of samples: the column blocks of the
+/// group's samples side by side form <c>col[C*KH*KW, g*OH*OW]</c>, and
+/// <c>y_cm[OUT, g*OH*OW] = W col</c> is then copied to the batch-major output with the bias added.
+/// Backward uses the same layout: <c>dW_group = dy_cm col^T</c>, <c>db = sums of dy's planes</c>,
+/// <c>dcol = W^T dy_cm</c>, and col2im adds <c>dcol</c> onto <c>dx</c>.</para>
+/// <para>Groups run in parallel, each on one worker from im2col to the copy into the output, so a
+/// pass synchronises its threads once and a group's matrices stay in that worker's cache. The
+/// weight gradient is summed over the groups' partial products in group order. A group has at
+/// most <see cref="ColumnBudget"/> column values and at most 1/<see cref="MinimumGroups"/> of
+/// the batch. Neither limit depends on the thread count, so neither do the results. In training,
+/// the column matrices of the whole batch are kept for backward, up to 64 MiB.</para>
 /// </remarks>
 public sealed class Conv2D : Layer
 {
     /// <summary>
     /// Default of <see cref="ColumnBudget"/>: 2^18 floats, 1 MiB, the L2 cache of one core of the
-    /// AMD EPYC (Zen 4) that bench/DigitNet.Benchmarks ran on. im2col and the product give each
-    /// thread the columns of its own samples, so with two threads each core holds half a chunk.
-    /// On one thread 512 KiB was a few percent faster still, and 8 MiB, where the column matrix of
-    /// a whole batch of the benchmark CNN spilled to L3, about 8% slower. The budget does not
-    /// depend on the thread count, so neither do the results.
+    /// AMD EPYC (Zen 4) that bench/DigitNet.Benchmarks ran on.
     /// </summary>
     public const int DefaultColumnBudget = 1 << 18;
+
+    /// <summary>
+    /// The fewest groups a batch is split into when it has that many samples: enough to keep up to
+    /// eight threads busy with a training batch.
+    /// </summary>
+    public const int MinimumGroups = 8;
 
     private readonly ConvGeometry _geometry;
     private readonly int _outChannels;
     private readonly Parameter _weight;
     private readonly Parameter? _bias;
     private readonly Parameter[] _parameters;
-    private readonly SampleJob _job;
+    private readonly GroupJob _job;
 
+    // Column matrices, one slot of ColumnRows * groupSize * plane floats per group of the batch
+    // (training) or per worker (inference). Backward overwrites a group's columns with dcol.
     private float[] _col = [];
-    private float[] _channelMajor = [];
-    private float[] _planeSums = []; // [chunk sample, OUT]: sum of each output plane of dy, for db
+    private float[] _channelMajor = []; // one [OUT, groupSize * plane] slot per worker
+    private float[] _planeSums = [];    // [N, OUT]: sum of each output plane of dy, for db
+    private float[] _weightPartials = []; // [groups, OUT, ColumnRows]: dW of each group
     private Tensor? _x, _y, _dx;
-    private Tensor? _dy; // set only during Backward, for the sample job
+    private Tensor? _dy; // set only during Backward, for the group job
 
-    // The chunk that _col holds after the forward pass, so backward can reuse it (-1 for none).
-    private int _colChunkStart = -1;
-    private int _colChunkCount;
+    // The batch size whose columns _col contains for every group, or -1 when it has none.
+    private int _keptBatch = -1;
 
     /// <summary>
     /// Creates a convolution with <paramref name="outChannels"/> filters of
@@ -67,10 +72,10 @@ public sealed class Conv2D : Layer
         _weight = new Parameter($"{name}.weight", new TensorShape(outChannels, g.Channels, kernelHeight, kernelWidth), ParameterKind.Weight);
         _bias = bias ? new Parameter($"{name}.bias", new TensorShape(outChannels), ParameterKind.Bias) : null;
         _parameters = _bias is null ? [_weight] : [_weight, _bias];
-        _job = new SampleJob(this);
+        _job = new GroupJob(this);
     }
 
-    /// <summary>Largest column matrix, in floats, that one chunk of samples may fill.</summary>
+    /// <summary>Largest column matrix, in floats, that one group of samples may fill; at least one sample is always taken.</summary>
     public int ColumnBudget { get; set; } = DefaultColumnBudget;
 
     /// <summary>Filters <c>[OUT, C, KH, KW]</c>.</summary>
@@ -125,23 +130,14 @@ public sealed class Conv2D : Layer
     {
         CheckInput(x);
         int n = x.Shape[0];
-        var y = EnsureBuffer(ref _y, n, OutputShape);
         _x = x;
-        int plane = _geometry.OutputPlaneSize;
-        int chunkSize = ChunkSize(n);
-
-        for (int start = 0; start < n; start += chunkSize)
-        {
-            int count = Math.Min(chunkSize, n - start);
-            int ld = count * plane;
-            FillColumns(start, count);
-
-            // y_cm[OUT, ld] = W[OUT, CKK] col[CKK, ld]
-            Gemm.Multiply(false, false, _outChannels, ld, _geometry.ColumnRows,
-                _weight.Value, _geometry.ColumnRows, _col, ld, _channelMajor, ld, workers: Workers);
-
-            RunOverSamples(Stage.ScatterOutput, start, count);
-        }
+        var y = EnsureBuffer(ref _y, n, OutputShape);
+        var layout = Layout(n);
+        bool keep = training && (long)layout.Groups * layout.ColumnSlot <= KeptColumnLimit;
+        EnsureCapacity(ref _col, (keep ? layout.Groups : WorkerCount) * layout.ColumnSlot);
+        EnsureCapacity(ref _channelMajor, WorkerCount * layout.ChannelMajorSlot);
+        Run(Stage.Forward, layout, layout.Groups, keep);
+        _keptBatch = keep ? n : -1;
         return y;
     }
 
@@ -150,63 +146,54 @@ public sealed class Conv2D : Layer
     {
         var x = _x ?? throw new InvalidOperationException($"{Name}: Backward called before Forward");
         int n = x.Shape[0];
-        int plane = _geometry.OutputPlaneSize;
-        int rows = _geometry.ColumnRows;
-        int chunkSize = ChunkSize(n);
-        var dW = _weight.Gradient;
-        var db = _bias is null ? default : _bias.Gradient;
-        Tensor? dx = ComputesInputGradient ? EnsureBuffer(ref _dx, n, InputShape) : null;
+        var layout = Layout(n);
+        bool kept = _keptBatch == n;
+        if (!kept) EnsureCapacity(ref _col, WorkerCount * layout.ColumnSlot);
+        EnsureCapacity(ref _channelMajor, WorkerCount * layout.ChannelMajorSlot);
+        EnsureCapacity(ref _planeSums, n * _outChannels);
+        EnsureCapacity(ref _weightPartials, layout.Groups * _weight.Length);
+        if (ComputesInputGradient) EnsureBuffer(ref _dx, n, InputShape);
         _dy = dy;
+        Run(Stage.Backward, layout, layout.Groups, kept);
+        _keptBatch = -1; // dcol has replaced the columns
+        _dy = null;
 
-        for (int start = 0; start < n; start += chunkSize)
+        // dW = sum of the groups' partial products in group order, split over elements
+        Run(Stage.SumWeightGradient, layout, (_weight.Length + SumBlock - 1) / SumBlock, kept);
+
+        // db[o] = sum over the samples, in order, of the plane sums that the groups computed
+        if (_bias is not null)
         {
-            int count = Math.Min(chunkSize, n - start);
-            int ld = count * plane;
-            bool first = start == 0;
-            if (_colChunkStart != start || _colChunkCount != count) FillColumns(start, count);
-            RunOverSamples(Stage.GatherGradient, start, count);
-
-            // dW[OUT, CKK] (+)= dy_cm[OUT, ld] col^T[ld, CKK]
-            Gemm.Multiply(false, true, _outChannels, rows, ld,
-                _channelMajor, ld, _col, ld, dW, rows, accumulate: !first, workers: Workers);
-
-            // db[o] (+)= sum over the chunk's samples, in order, of the plane sums that the
-            // gather stage computed in parallel
-            for (int o = 0; !db.IsEmpty && o < _outChannels; o++)
+            var db = _bias.Gradient;
+            for (int o = 0; o < _outChannels; o++)
             {
                 float sum = 0;
-                for (int i = 0; i < count; i++) sum += _planeSums[i * _outChannels + o];
-                db[o] = first ? sum : db[o] + sum;
+                for (int i = 0; i < n; i++) sum += _planeSums[i * _outChannels + o];
+                db[o] = sum;
             }
-
-            if (dx is null) continue;
-
-            // dcol[CKK, ld] = W^T[CKK, OUT] dy_cm[OUT, ld], written over col, which dW no longer needs
-            Gemm.Multiply(true, false, rows, ld, _outChannels,
-                _weight.Value, rows, _channelMajor, ld, _col, ld, workers: Workers);
-            _colChunkStart = -1;
-            RunOverSamples(Stage.ScatterInputGradient, start, count);
         }
-        _dy = null;
-        return dx;
+        return ComputesInputGradient ? _dx : null;
     }
 
-    /// <summary>Samples per chunk: as many as keep the column matrix within <see cref="ColumnBudget"/>, at least one.</summary>
-    private int ChunkSize(int batch)
-    {
-        long perSample = (long)_geometry.ColumnRows * _geometry.OutputPlaneSize;
-        return (int)Math.Clamp(ColumnBudget / perSample, 1, Math.Max(batch, 1));
-    }
+    // Largest column storage, in floats (64 MiB), that training keeps from forward for backward.
+    // Above it, as in full-batch training on a large data set, backward rebuilds the columns.
+    private const int KeptColumnLimit = 1 << 24;
 
-    private void FillColumns(int start, int count)
+    // Elements of dW per block of the parallel sum over groups.
+    private const int SumBlock = 2048;
+
+    private int WorkerCount => Workers?.ThreadCount ?? 1;
+
+    /// <summary>How a batch of <paramref name="batch"/> samples splits into groups, and the buffer slot sizes.</summary>
+    private GroupLayout Layout(int batch)
     {
-        int ld = count * _geometry.OutputPlaneSize;
-        EnsureCapacity(ref _col, _geometry.ColumnRows * ld);
-        EnsureCapacity(ref _channelMajor, _outChannels * ld);
-        EnsureCapacity(ref _planeSums, _outChannels * count);
-        RunOverSamples(Stage.FillColumns, start, count);
-        _colChunkStart = start;
-        _colChunkCount = count;
+        int plane = _geometry.OutputPlaneSize;
+        long perSample = (long)_geometry.ColumnRows * plane;
+        int byBudget = (int)Math.Clamp(ColumnBudget / perSample, 1, Math.Max(batch, 1));
+        int byCount = Math.Max(1, (batch + MinimumGroups - 1) / MinimumGroups);
+        int groupSize = Math.Min(byBudget, byCount);
+        int groups = (batch + groupSize - 1) / groupSize;
+        return new GroupLayout(groupSize, groups, _geometry.ColumnRows * groupSize * plane, _outChannels * groupSize * plane);
     }
 
     private static void EnsureCapacity(ref float[] buffer, int length)
@@ -214,46 +201,78 @@ public sealed class Conv2D : Layer
         if (buffer.Length < length) buffer = new float[length];
     }
 
-    private void RunOverSamples(Stage stage, int start, int count)
+    private void Run(Stage stage, GroupLayout layout, int count, bool keptColumns)
     {
         _job.Stage = stage;
-        _job.ChunkStart = start;
-        _job.ChunkCount = count;
+        _job.Layout = layout;
+        _job.KeptColumns = keptColumns;
         if (Workers is null) _job.Execute(0, count, 0);
         else Workers.Run(_job, count);
     }
 
-    /// <summary>One step of the pass for sample <paramref name="index"/> of the current chunk.</summary>
-    private void RunStage(Stage stage, int chunkStart, int chunkCount, int index)
+    /// <summary>The forward or backward pass of group <paramref name="group"/>, on worker <paramref name="worker"/>.</summary>
+    private void RunGroup(Stage stage, GroupLayout layout, bool keptColumns, int group, int worker)
     {
         var g = _geometry;
         int plane = g.OutputPlaneSize;
-        int ld = chunkCount * plane;
-        int sample = chunkStart + index;
-        switch (stage)
+        int rows = g.ColumnRows;
+        int first = group * layout.GroupSize;
+        int count = Math.Min(layout.GroupSize, _x!.Shape[0] - first);
+        int ld = count * plane;
+        var col = _col.AsSpan((keptColumns ? group : worker) * layout.ColumnSlot, rows * ld);
+        var channelMajor = _channelMajor.AsSpan(worker * layout.ChannelMajorSlot, _outChannels * ld);
+
+        if (stage == Stage.Forward || !keptColumns)
         {
-            case Stage.FillColumns:
-                Im2Col.Fill(_x!.Sample(sample), g, _col.AsSpan(index * plane), ld);
-                break;
-            case Stage.ScatterOutput:
-                Convolution.ScatterSample(_channelMajor, ld, index, plane,
-                    _bias is null ? default : _bias.Value, _y!.Sample(sample));
-                break;
-            case Stage.GatherGradient:
-                var dySample = _dy!.Sample(sample);
-                Convolution.GatherSample(dySample, plane, index, _channelMajor, ld);
-                if (_bias is not null)
-                {
-                    for (int o = 0; o < _outChannels; o++)
-                        _planeSums[index * _outChannels + o] = TensorPrimitives.Sum(dySample.Slice(o * plane, plane));
-                }
-                break;
-            case Stage.ScatterInputGradient:
-                var dx = _dx!.Sample(sample);
-                dx.Clear();
-                Im2Col.Accumulate(_col.AsSpan(index * plane), ld, g, dx);
-                break;
+            for (int i = 0; i < count; i++)
+                Im2Col.Fill(_x.Sample(first + i), g, col[(i * plane)..], ld);
         }
+
+        if (stage == Stage.Forward)
+        {
+            // y_cm[OUT, ld] = W[OUT, CKK] col[CKK, ld]
+            Gemm.Multiply(false, false, _outChannels, ld, rows, _weight.Value, rows, col, ld, channelMajor, ld);
+            var bias = _bias is null ? default : _bias.Value;
+            for (int i = 0; i < count; i++)
+                Convolution.ScatterSample(channelMajor, ld, i, plane, bias, _y!.Sample(first + i));
+            return;
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            var dySample = _dy!.Sample(first + i);
+            Convolution.GatherSample(dySample, plane, i, channelMajor, ld);
+            if (_bias is null) continue;
+            var sums = _planeSums.AsSpan((first + i) * _outChannels, _outChannels);
+            for (int o = 0; o < _outChannels; o++)
+                sums[o] = TensorPrimitives.Sum(dySample.Slice(o * plane, plane));
+        }
+
+        // dW_group[OUT, CKK] = dy_cm[OUT, ld] col^T[ld, CKK]
+        Gemm.Multiply(false, true, _outChannels, rows, ld,
+            channelMajor, ld, col, ld, _weightPartials.AsSpan(group * _weight.Length, _weight.Length), rows);
+
+        if (!ComputesInputGradient) return;
+
+        // dcol[CKK, ld] = W^T[CKK, OUT] dy_cm[OUT, ld], written over col, which dW no longer needs
+        Gemm.Multiply(true, false, rows, ld, _outChannels, _weight.Value, rows, channelMajor, ld, col, ld);
+        for (int i = 0; i < count; i++)
+        {
+            var dx = _dx!.Sample(first + i);
+            dx.Clear();
+            Im2Col.Accumulate(col[(i * plane)..], ld, g, dx);
+        }
+    }
+
+    /// <summary>dW over elements [begin, end) of block range: the groups' partial products added in group order.</summary>
+    private void SumWeightGradient(GroupLayout layout, int beginBlock, int endBlock)
+    {
+        int size = _weight.Length;
+        int begin = beginBlock * SumBlock, end = Math.Min(endBlock * SumBlock, size);
+        var dW = _weight.Gradient.Slice(begin, end - begin);
+        _weightPartials.AsSpan(begin, end - begin).CopyTo(dW);
+        for (int group = 1; group < layout.Groups; group++)
+            TensorPrimitives.Add(dW, _weightPartials.AsSpan(group * size + begin, end - begin), dW);
     }
 
     private static ConvGeometry CreateGeometry(TensorShape input, int kernelHeight, int kernelWidth, int stride, int padding) =>
@@ -277,18 +296,29 @@ public sealed class Conv2D : Layer
         }
     }
 
-    private enum Stage { FillColumns, ScatterOutput, GatherGradient, ScatterInputGradient }
+    private enum Stage { Forward, Backward, SumWeightGradient }
 
-    /// <summary>Runs one <see cref="Stage"/> over a range of samples of the current chunk; cached so no pass allocates.</summary>
-    private sealed class SampleJob(Conv2D layer) : IParallelJob
+    /// <param name="GroupSize">Samples per group; the last group may have fewer.</param>
+    /// <param name="Groups">Number of groups in the batch.</param>
+    /// <param name="ColumnSlot">Floats of one group's column matrix.</param>
+    /// <param name="ChannelMajorSlot">Floats of one group's channel-major output or gradient.</param>
+    private readonly record struct GroupLayout(int GroupSize, int Groups, int ColumnSlot, int ChannelMajorSlot);
+
+    /// <summary>Runs one <see cref="Stage"/> over a range of groups or dW blocks; cached so no pass allocates.</summary>
+    private sealed class GroupJob(Conv2D layer) : IParallelJob
     {
         public Stage Stage;
-        public int ChunkStart;
-        public int ChunkCount;
+        public GroupLayout Layout;
+        public bool KeptColumns;
 
         public void Execute(int begin, int end, int worker)
         {
-            for (int i = begin; i < end; i++) layer.RunStage(Stage, ChunkStart, ChunkCount, i);
+            if (Stage == Stage.SumWeightGradient)
+            {
+                layer.SumWeightGradient(Layout, begin, end);
+                return;
+            }
+            for (int group = begin; group < end; group++) layer.RunGroup(Stage, Layout, KeptColumns, group, worker);
         }
     }
 }
