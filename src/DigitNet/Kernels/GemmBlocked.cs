@@ -20,6 +20,9 @@ internal static unsafe class GemmBlocked
     private const int MaxBlockRows = 1024;
     private const int MaxBlockColumns = 512;
 
+    // Largest product, in multiply-adds, whose operands are read in place instead of packed.
+    private const long MaxDirectProduct = 1L << 23;
+
     // Packing buffers, one pair per thread, pinned (so their addresses are stable) and grown on demand.
     [ThreadStatic] private static float[]? t_packedA;
     [ThreadStatic] private static float[]? t_packedB;
@@ -51,6 +54,11 @@ internal static unsafe class GemmBlocked
         // Edge tiles are computed here in full and then merged into the valid part of C.
         float* edgeTile = stackalloc float[mr * nr];
 
+        // Small products read whole panels of A, and of B when it is not transposed, in place:
+        // there, packing costs a large share of the time. Only edge panels are packed, with zeros.
+        bool directA = kernel.Kind == GemmKernelKind.Avx512 && (long)op.M * op.N * op.K <= MaxDirectProduct;
+        bool directB = directA && !op.TransposeB;
+
         for (int k0 = 0; k0 < op.K; k0 += maxDepth)
         {
             int depth = Math.Min(maxDepth, op.K - k0);
@@ -59,53 +67,103 @@ internal static unsafe class GemmBlocked
             for (int i0 = rowBegin; i0 < rowEnd; i0 += maxRows)
             {
                 int rows = Math.Min(maxRows, rowEnd - i0);
-                GemmPacking.PackA(op, i0, rows, k0, depth, mr, packedA);
+                int packedRows = directA ? rows / mr * mr : 0;
+                GemmPacking.PackA(op, i0 + packedRows, rows - packedRows, k0, depth, mr, packedA + (nint)packedRows * depth);
 
                 for (int j0 = columnBegin; j0 < columnEnd; j0 += maxColumns)
                 {
                     int columns = Math.Min(maxColumns, columnEnd - j0);
-                    GemmPacking.PackB(op, j0, columns, k0, depth, nr, packedB);
-                    MultiplyPackedBlock(op, kernel, packedA, rows, packedB, columns, depth, i0, j0, addToC, edgeTile);
+                    int packedColumns = directB ? columns / nr * nr : 0;
+                    GemmPacking.PackB(op, j0 + packedColumns, columns - packedColumns, k0, depth, nr, packedB + (nint)packedColumns * depth);
+                    var block = new Block(packedA, rows, packedB, columns, depth, i0, j0, k0, directA, directB);
+                    MultiplyBlock(op, kernel, block, addToC, edgeTile);
                 }
             }
         }
     }
 
-    private static void MultiplyPackedBlock(
-        in GemmOperands op, GemmKernel kernel, float* packedA, int rows, float* packedB, int columns,
-        int depth, int i0, int j0, bool addToC, float* edgeTile)
+    private static void MultiplyBlock(in GemmOperands op, GemmKernel kernel, in Block block, bool addToC, float* edgeTile)
     {
         int mr = kernel.Rows;
         int nr = kernel.Columns;
-        for (int i = 0; i < rows; i += mr)
+        int depth = block.Depth;
+        for (int i = 0; i < block.Rows; i += mr)
         {
-            float* aPanel = packedA + (nint)i * depth;
-            int tileRows = Math.Min(mr, rows - i);
-
-            for (int j = 0; j < columns; j += nr)
+            int tileRows = Math.Min(mr, block.Rows - i);
+            var a = new Panel(block.PackedA + (nint)i * depth, 1, mr);
+            if (block.DirectA && tileRows == mr)
             {
-                float* bPanel = packedB + (nint)j * depth;
-                int tileColumns = Math.Min(nr, columns - j);
-                if (op.TransposeC)
+                int row = block.Row0 + i;
+                a = op.TransposeA
+                    ? new Panel(op.A + block.K0 * op.Lda + row, 1, op.Lda)
+                    : new Panel(op.A + row * op.Lda + block.K0, op.Lda, 1);
+            }
+
+            for (int j = 0; j < block.Columns; j += nr)
+            {
+                int tileColumns = Math.Min(nr, block.Columns - j);
+                var b = new Panel(block.PackedB + (nint)j * depth, 0, nr);
+                if (block.DirectB && tileColumns == nr)
+                    b = new Panel(op.B + block.K0 * op.Ldb + block.Column0 + j, 0, op.Ldb);
+
+                bool fullTile = tileRows == mr && tileColumns == nr && !op.TransposeC;
+                float* cTile = op.C + (nint)(block.Row0 + i) * op.Ldc + block.Column0 + j;
+                if (fullTile)
                 {
-                    float* cTransposed = op.C + (nint)(j0 + j) * op.Ldc + i0 + i;
-                    kernel.Invoke(depth, aPanel, bPanel, edgeTile, nr, addToC: false);
-                    MergeEdgeTile(edgeTile, nr, cTransposed, 1, op.Ldc, tileRows, tileColumns, addToC);
+                    Invoke(kernel, depth, a, b, cTile, op.Ldc, addToC);
                     continue;
                 }
 
-                float* cTile = op.C + (nint)(i0 + i) * op.Ldc + j0 + j;
-                if (tileRows == mr && tileColumns == nr)
+                if (block.DirectA && tileColumns <= nr / 2)
+                    GemmMicroKernels.Avx512Tile8x16Strided(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, edgeTile, nr, addToC: false);
+                else
+                    Invoke(kernel, depth, a, b, edgeTile, nr, addToC: false);
+
+                if (op.TransposeC)
                 {
-                    kernel.Invoke(depth, aPanel, bPanel, cTile, op.Ldc, addToC);
+                    float* cTransposed = op.C + (nint)(block.Column0 + j) * op.Ldc + block.Row0 + i;
+                    MergeEdgeTile(edgeTile, nr, cTransposed, 1, op.Ldc, tileRows, tileColumns, addToC);
                 }
                 else
                 {
-                    kernel.Invoke(depth, aPanel, bPanel, edgeTile, nr, addToC: false);
                     MergeEdgeTile(edgeTile, nr, cTile, op.Ldc, 1, tileRows, tileColumns, addToC);
                 }
             }
         }
+    }
+
+    /// <summary>Runs the packed kernel on two packed panels, and the strided AVX-512 kernel otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Invoke(GemmKernel kernel, int depth, in Panel a, in Panel b, float* c, nint ldc, bool addToC)
+    {
+        if (a.DepthStride == kernel.Rows && b.DepthStride == kernel.Columns)
+            kernel.Invoke(depth, a.Start, b.Start, c, ldc, addToC);
+        else
+            GemmMicroKernels.Avx512Tile8x32Strided(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, c, ldc, addToC);
+    }
+
+    /// <summary>A panel of A or B: element (r, p) at <c>Start[r * RowStride + p * DepthStride]</c>; B panels are read as rows, so their RowStride is unused.</summary>
+    private readonly struct Panel(float* start, nint rowStride, nint depthStride)
+    {
+        public readonly float* Start = start;
+        public readonly nint RowStride = rowStride;
+        public readonly nint DepthStride = depthStride;
+    }
+
+    /// <summary>One k block of rows x columns of C and its packed operands.</summary>
+    private readonly struct Block(float* packedA, int rows, float* packedB, int columns, int depth,
+        int row0, int column0, int k0, bool directA, bool directB)
+    {
+        public readonly float* PackedA = packedA;
+        public readonly int Rows = rows;
+        public readonly float* PackedB = packedB;
+        public readonly int Columns = columns;
+        public readonly int Depth = depth;
+        public readonly int Row0 = row0;
+        public readonly int Column0 = column0;
+        public readonly int K0 = k0;
+        public readonly bool DirectA = directA;
+        public readonly bool DirectB = directB;
     }
 
     /// <summary>

@@ -154,6 +154,119 @@ internal static unsafe class GemmMicroKernels
         StoreRow512(c + 7 * ldc, c70, c71, addToC);
     }
 
+    /// <summary>
+    /// <see cref="Avx512Tile8x32"/> on operands read in place: A value (r, p) at
+    /// <c>a[r * aRowStride + p * aDepthStride]</c> and the 32 B values of step p at
+    /// <c>b + p * bDepthStride</c>. With strides (1, 8, 32) it reads packed panels. It performs the
+    /// same FMAs in the same order as the packed kernel, so C gets the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Avx512Tile8x32Strided(int depth, float* a, nint aRowStride, nint aDepthStride,
+        float* b, nint bDepthStride, float* c, nint ldc, bool addToC)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
+
+        // Rows 0-3 from a0 and rows 4-7 from a4, each at offsets 0, s, 2s and 3s.
+        float* a0 = a;
+        float* a4 = a + 4 * aRowStride;
+        nint s1 = aRowStride, s2 = 2 * aRowStride, s3 = 3 * aRowStride;
+        for (int p = 0; p < depth; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            Vector512<float> b1 = Vector512.Load(b + 16);
+
+            Vector512<float> ai = Vector512.Create(a0[0]);
+            c00 = Avx512F.FusedMultiplyAdd(ai, b0, c00);
+            c01 = Avx512F.FusedMultiplyAdd(ai, b1, c01);
+            ai = Vector512.Create(a0[s1]);
+            c10 = Avx512F.FusedMultiplyAdd(ai, b0, c10);
+            c11 = Avx512F.FusedMultiplyAdd(ai, b1, c11);
+            ai = Vector512.Create(a0[s2]);
+            c20 = Avx512F.FusedMultiplyAdd(ai, b0, c20);
+            c21 = Avx512F.FusedMultiplyAdd(ai, b1, c21);
+            ai = Vector512.Create(a0[s3]);
+            c30 = Avx512F.FusedMultiplyAdd(ai, b0, c30);
+            c31 = Avx512F.FusedMultiplyAdd(ai, b1, c31);
+            ai = Vector512.Create(a4[0]);
+            c40 = Avx512F.FusedMultiplyAdd(ai, b0, c40);
+            c41 = Avx512F.FusedMultiplyAdd(ai, b1, c41);
+            ai = Vector512.Create(a4[s1]);
+            c50 = Avx512F.FusedMultiplyAdd(ai, b0, c50);
+            c51 = Avx512F.FusedMultiplyAdd(ai, b1, c51);
+            ai = Vector512.Create(a4[s2]);
+            c60 = Avx512F.FusedMultiplyAdd(ai, b0, c60);
+            c61 = Avx512F.FusedMultiplyAdd(ai, b1, c61);
+            ai = Vector512.Create(a4[s3]);
+            c70 = Avx512F.FusedMultiplyAdd(ai, b0, c70);
+            c71 = Avx512F.FusedMultiplyAdd(ai, b1, c71);
+
+            a0 += aDepthStride;
+            a4 += aDepthStride;
+            b += bDepthStride;
+        }
+
+        StoreRow512(c, c00, c01, addToC);
+        StoreRow512(c + ldc, c10, c11, addToC);
+        StoreRow512(c + 2 * ldc, c20, c21, addToC);
+        StoreRow512(c + 3 * ldc, c30, c31, addToC);
+        StoreRow512(c + 4 * ldc, c40, c41, addToC);
+        StoreRow512(c + 5 * ldc, c50, c51, addToC);
+        StoreRow512(c + 6 * ldc, c60, c61, addToC);
+        StoreRow512(c + 7 * ldc, c70, c71, addToC);
+    }
+
+    /// <summary>
+    /// The left half of <see cref="Avx512Tile8x32Strided"/>: an 8 x 16 tile from the first 16
+    /// of the 32 B values of each step, with the same FMA order. For edge panels of at most 16
+    /// valid columns it does half the work of the full tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Avx512Tile8x16Strided(int depth, float* a, nint aRowStride, nint aDepthStride,
+        float* b, nint bDepthStride, float* c, nint ldc, bool addToC)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector512<float> c4 = default, c5 = default, c6 = default, c7 = default;
+
+        float* a0 = a;
+        float* a4 = a + 4 * aRowStride;
+        nint s1 = aRowStride, s2 = 2 * aRowStride, s3 = 3 * aRowStride;
+        for (int p = 0; p < depth; p++)
+        {
+            Vector512<float> b0 = Vector512.Load(b);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a0[0]), b0, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a0[s1]), b0, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a0[s2]), b0, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a0[s3]), b0, c3);
+            c4 = Avx512F.FusedMultiplyAdd(Vector512.Create(a4[0]), b0, c4);
+            c5 = Avx512F.FusedMultiplyAdd(Vector512.Create(a4[s1]), b0, c5);
+            c6 = Avx512F.FusedMultiplyAdd(Vector512.Create(a4[s2]), b0, c6);
+            c7 = Avx512F.FusedMultiplyAdd(Vector512.Create(a4[s3]), b0, c7);
+            a0 += aDepthStride;
+            a4 += aDepthStride;
+            b += bDepthStride;
+        }
+
+        StoreHalfRow512(c, c0, addToC);
+        StoreHalfRow512(c + ldc, c1, addToC);
+        StoreHalfRow512(c + 2 * ldc, c2, addToC);
+        StoreHalfRow512(c + 3 * ldc, c3, addToC);
+        StoreHalfRow512(c + 4 * ldc, c4, addToC);
+        StoreHalfRow512(c + 5 * ldc, c5, addToC);
+        StoreHalfRow512(c + 6 * ldc, c6, addToC);
+        StoreHalfRow512(c + 7 * ldc, c7, addToC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHalfRow512(float* c, Vector512<float> sum, bool addToC)
+    {
+        if (addToC)
+            sum += Vector512.Load(c);
+        sum.Store(c);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow512(float* c, Vector512<float> sum0, Vector512<float> sum1, bool addToC)
     {

@@ -78,6 +78,33 @@ public sealed class GemmTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The kernels compute every C element as one chain of fused multiply-adds in increasing
+    /// k per k block, then add it to C. That fixes the bits of C, whether a panel was packed or
+    /// read in place, and whatever tile, edge or thread computed it. The shapes mix small products,
+    /// which read full panels in place, with large ones, which pack, and have edge tiles, several
+    /// k blocks and all four transpose cases.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KernelsAndThreads))]
+    public void BlockedPath_BitExactFmaOrder(string kernelName, int threads)
+    {
+        GemmKernel kernel = GemmKernel.Create(Enum.Parse<GemmKernelKind>(kernelName));
+        WorkerPool? pool = threads == 2 ? _twoThreads : null;
+        var random = new Random(13);
+        (int M, int N, int K)[] shapes = [(64, 100, 180), (100, 180, 64), (64, 180, 100), (17, 65, 300), (8, 32, 513), (300, 513, 129)];
+
+        foreach (var (m, n, k) in shapes)
+        {
+            for (int transposes = 0; transposes < 4; transposes++)
+            {
+                bool accumulate = (transposes + m) % 2 == 0;
+                var problem = Problem.Create(random, transposes % 2 == 1, transposes / 2 == 1, m, n, k, padding: 3);
+                problem.CheckBlockedBits(kernel, accumulate, pool);
+            }
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -391,6 +418,34 @@ public sealed class GemmTests : IDisposable
             C = InitialC.ToArray();
             Gemm.Multiply(kernel, useSmallPaths: false, TransposeA, TransposeB, M, N, K, A, Lda, B, Ldb, C, Ldc, accumulate, workers);
             CompareWithReference(accumulate, $"{kernel.Kind} kernel, {(workers is null ? 1 : workers.ThreadCount)} threads");
+        }
+
+        public void CheckBlockedBits(GemmKernel kernel, bool accumulate, WorkerPool? workers)
+        {
+            C = InitialC.ToArray();
+            Gemm.Multiply(kernel, useSmallPaths: false, TransposeA, TransposeB, M, N, K, A, Lda, B, Ldb, C, Ldc, accumulate, workers);
+
+            int blockDepth = GemmBlocked.BlockDepth(K);
+            for (int i = 0; i < M; i++)
+            {
+                for (int j = 0; j < N; j++)
+                {
+                    float c = InitialC[i * Ldc + j];
+                    for (int k0 = 0; k0 < K; k0 += blockDepth)
+                    {
+                        float sum = 0;
+                        for (int p = k0; p < Math.Min(K, k0 + blockDepth); p++)
+                        {
+                            float a = TransposeA ? A[p * Lda + i] : A[i * Lda + p];
+                            float b = TransposeB ? B[j * Ldb + p] : B[p * Ldb + j];
+                            sum = MathF.FusedMultiplyAdd(a, b, sum);
+                        }
+                        c = k0 == 0 && !accumulate ? sum : c + sum;
+                    }
+                    Assert.True(BitConverter.SingleToInt32Bits(c) == BitConverter.SingleToInt32Bits(C[i * Ldc + j]),
+                        $"C[{i}, {j}] of {Name}{(accumulate ? " accumulated" : "")} ({kernel.Kind}): {C[i * Ldc + j]:R}, FMA chain gives {c:R}");
+                }
+            }
         }
 
         private void CompareWithReference(bool accumulate, string path)
