@@ -132,14 +132,14 @@ internal static unsafe class GemmBlocked
         }
     }
 
-    /// <summary>Runs the packed kernel on two packed panels, and the strided AVX-512 kernel otherwise.</summary>
+    /// <summary>Runs the kernel on two packed panels, and the AVX-512 kernel with the panels' strides otherwise.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Invoke(GemmKernel kernel, int depth, in Panel a, in Panel b, float* c, nint ldc, bool addToC)
     {
         if (a.DepthStride == kernel.Rows && b.DepthStride == kernel.Columns)
             kernel.Invoke(depth, a.Start, b.Start, c, ldc, addToC);
         else
-            GemmMicroKernels.Avx512Tile8x32Strided(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, c, ldc, addToC);
+            GemmMicroKernels.Avx512Tile8x32(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, c, ldc, addToC);
     }
 
     /// <summary>A panel of A or B: element (r, p) at <c>Start[r * RowStride + p * DepthStride]</c>; B panels are read as rows, so their RowStride is unused.</summary>

@@ -77,7 +77,7 @@ internal readonly struct GemmKernel
         switch (Kind)
         {
             case GemmKernelKind.Avx512:
-                GemmMicroKernels.Avx512Tile8x32(depth, a, b, c, ldc, addToC);
+                GemmMicroKernels.Avx512Tile8x32(depth, a, 1, 8, b, 32, c, ldc, addToC);
                 break;
             case GemmKernelKind.Avx2:
                 GemmMicroKernels.Avx2Tile6x16(depth, a, b, c, ldc, addToC);
@@ -101,67 +101,14 @@ internal readonly struct GemmKernel
 /// </remarks>
 internal static unsafe class GemmMicroKernels
 {
-    /// <summary>8 x 32 tile with AVX-512: 16 accumulators, 2 B loads and 8 broadcasts per step of k.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Avx512Tile8x32(int depth, float* a, float* b, float* c, nint ldc, bool addToC)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
-        Vector512<float> c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
-        Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
-
-        for (int p = 0; p < depth; p++)
-        {
-            Vector512<float> b0 = Vector512.Load(b);
-            Vector512<float> b1 = Vector512.Load(b + 16);
-
-            Vector512<float> ai = Vector512.Create(a[0]);
-            c00 = Avx512F.FusedMultiplyAdd(ai, b0, c00);
-            c01 = Avx512F.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a[1]);
-            c10 = Avx512F.FusedMultiplyAdd(ai, b0, c10);
-            c11 = Avx512F.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a[2]);
-            c20 = Avx512F.FusedMultiplyAdd(ai, b0, c20);
-            c21 = Avx512F.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a[3]);
-            c30 = Avx512F.FusedMultiplyAdd(ai, b0, c30);
-            c31 = Avx512F.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a[4]);
-            c40 = Avx512F.FusedMultiplyAdd(ai, b0, c40);
-            c41 = Avx512F.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a[5]);
-            c50 = Avx512F.FusedMultiplyAdd(ai, b0, c50);
-            c51 = Avx512F.FusedMultiplyAdd(ai, b1, c51);
-            ai = Vector512.Create(a[6]);
-            c60 = Avx512F.FusedMultiplyAdd(ai, b0, c60);
-            c61 = Avx512F.FusedMultiplyAdd(ai, b1, c61);
-            ai = Vector512.Create(a[7]);
-            c70 = Avx512F.FusedMultiplyAdd(ai, b0, c70);
-            c71 = Avx512F.FusedMultiplyAdd(ai, b1, c71);
-
-            a += 8;
-            b += 32;
-        }
-
-        StoreRow512(c, c00, c01, addToC);
-        StoreRow512(c + ldc, c10, c11, addToC);
-        StoreRow512(c + 2 * ldc, c20, c21, addToC);
-        StoreRow512(c + 3 * ldc, c30, c31, addToC);
-        StoreRow512(c + 4 * ldc, c40, c41, addToC);
-        StoreRow512(c + 5 * ldc, c50, c51, addToC);
-        StoreRow512(c + 6 * ldc, c60, c61, addToC);
-        StoreRow512(c + 7 * ldc, c70, c71, addToC);
-    }
-
     /// <summary>
-    /// <see cref="Avx512Tile8x32"/> on operands read in place: A value (r, p) at
-    /// <c>a[r * aRowStride + p * aDepthStride]</c> and the 32 B values of step p at
-    /// <c>b + p * bDepthStride</c>. With strides (1, 8, 32) it reads packed panels. It performs the
-    /// same FMAs in the same order as the packed kernel, so C gets the same bits.
+    /// 8 x 32 tile with AVX-512: 16 accumulators, 2 B loads and 8 broadcasts per step of k. A value
+    /// (r, p) is <c>a[r * aRowStride + p * aDepthStride]</c> and the 32 B values of step p start at
+    /// <c>b + p * bDepthStride</c>, so the kernel reads packed panels (strides 1, 8 and 32) and
+    /// panels of small products in place alike, as fast in both cases.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Avx512Tile8x32Strided(int depth, float* a, nint aRowStride, nint aDepthStride,
+    public static void Avx512Tile8x32(int depth, float* a, nint aRowStride, nint aDepthStride,
         float* b, nint bDepthStride, float* c, nint ldc, bool addToC)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default;
@@ -219,7 +166,7 @@ internal static unsafe class GemmMicroKernels
     }
 
     /// <summary>
-    /// The left half of <see cref="Avx512Tile8x32Strided"/>: an 8 x 16 tile from the first 16
+    /// The left half of <see cref="Avx512Tile8x32"/>: an 8 x 16 tile from the first 16
     /// of the 32 B values of each step, with the same FMA order. For edge panels of at most 16
     /// valid columns it does half the work of the full tile.
     /// </summary>
