@@ -12,6 +12,9 @@ internal static class NpyFile
     public static void Write(string path, ReadOnlySpan<float> values, params int[] shape) =>
         Write(path, "<f4", MemoryMarshal.AsBytes(values), values.Length, shape);
 
+    public static void Write(string path, ReadOnlySpan<double> values, params int[] shape) =>
+        Write(path, "<f8", MemoryMarshal.AsBytes(values), values.Length, shape);
+
     public static void Write(string path, ReadOnlySpan<int> values, params int[] shape) =>
         Write(path, "<i4", MemoryMarshal.AsBytes(values), values.Length, shape);
 

@@ -54,6 +54,10 @@ public static class Program
                       --epochs N          override every network's epoch count
                       --python PATH       Python with torch 1.13 (default /usr/bin/python3)
                       --no-scaling        skip the CNN 1-thread run
+                      --seed N            seed of the initial weights and sample order (default 1)
+                      --check-steps N     SGD steps that the step check compares, 0 to skip it (default 10)
+                      --pytorch-dtype T   float32 (default) or float64 for the PyTorch training run
+                      --keep-files        keep the exported .npy files and print their folder
           latency   single-image inference time of the 256-180-100-10 network, in microseconds
           (other)   BenchmarkDotNet micro-benchmarks, e.g. --filter '*Gemm*' or --list flat
         """;
