@@ -21,6 +21,8 @@ public static class Program
                     return EndToEnd.Run(new ArgumentReader(mode, args.Skip(1)));
                 case "latency":
                     return InferenceLatency.Run(new ArgumentReader(mode, args.Skip(1)));
+                case "profile":
+                    return StepProfile.Run(new ArgumentReader(mode, args.Skip(1)));
                 case "help" or "--help" or "-h":
                     Console.WriteLine(Usage);
                     return 0;
@@ -59,6 +61,10 @@ public static class Program
                       --pytorch-dtype T   float32 (default) or float64 for the PyTorch training run
                       --keep-files        keep the exported .npy files and print their folder
           latency   single-image inference time of the 256-180-100-10 network, in microseconds
+          profile   time of one training step, layer by layer, at each thread count
+                      --network cnn       one of baseline, mlp, cnn (default cnn)
+                      --threads 1,2       thread counts to compare (default 1,2)
+                      --steps 400         timed steps; the median of each part is shown
           (other)   BenchmarkDotNet micro-benchmarks, e.g. --filter '*Gemm*' or --list flat
         """;
 }
