@@ -64,6 +64,7 @@ internal static class StepProfile
         network.Workers = pool;
         var loss = Loss.FromName(options.Loss);
         var optimizer = TrainingRun.BuildOptimizer(options, network.Parameters);
+        optimizer.Workers = pool;
 
         var input = new Tensor(network.InputShape.WithBatch(options.BatchSize));
         var outputGradient = new Tensor(network.OutputShape.WithBatch(options.BatchSize));

@@ -41,6 +41,7 @@ public class TrainingStepBenchmarks
         _network.Workers = _pool;
         _loss = Loss.FromName(options.Loss);
         _optimizer = TrainingRun.BuildOptimizer(options, _network.Parameters);
+        _optimizer.Workers = _pool;
 
         _input = new Tensor(_network.InputShape.WithBatch(options.BatchSize));
         _outputGradient = new Tensor(_network.OutputShape.WithBatch(options.BatchSize));

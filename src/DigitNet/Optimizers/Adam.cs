@@ -34,10 +34,10 @@ public sealed class Adam : Optimizer
     /// <summary>True for AdamW.</summary>
     public bool DecoupledDecay { get; }
 
-    protected override void Update(int index, Span<float> w, Span<float> g, float decay)
+    protected override void Update(int index, int offset, Span<float> w, Span<float> g, float decay)
     {
-        var m = _m[index].AsSpan();
-        var v = _v[index].AsSpan();
+        var m = _m[index].AsSpan(offset, w.Length);
+        var v = _v[index].AsSpan(offset, w.Length);
         float b1 = (float)Beta1, b2 = (float)Beta2, eps = (float)Epsilon;
         float lr = (float)LearningRate;
 

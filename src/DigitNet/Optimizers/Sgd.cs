@@ -41,7 +41,7 @@ public sealed class Sgd : Optimizer
     /// <summary>Momentum form in use (<see cref="MomentumKind.None"/> when the coefficient is zero).</summary>
     public MomentumKind Kind { get; }
 
-    protected override void Update(int index, Span<float> w, Span<float> g, float decay)
+    protected override void Update(int index, int offset, Span<float> w, Span<float> g, float decay)
     {
         float lr = (float)LearningRate;
         float m = (float)Momentum;
@@ -57,14 +57,14 @@ public sealed class Sgd : Optimizer
                 break;
 
             case MomentumKind.Classic:
-                var v = _velocity![index].AsSpan();
+                var v = _velocity![index].AsSpan(offset, w.Length);
                 // v = m * v + g;  w -= lr * v
                 TensorPrimitives.MultiplyAdd(v, m, g, v);
                 TensorPrimitives.MultiplyAdd(v, -lr, w, w);
                 break;
 
             case MomentumKind.Nesterov:
-                var vn = _velocity![index].AsSpan();
+                var vn = _velocity![index].AsSpan(offset, w.Length);
                 // v = m * v + g;  w -= lr * (g + m * v)
                 TensorPrimitives.MultiplyAdd(vn, m, g, vn);
                 TensorPrimitives.MultiplyAdd(g, -lr, w, w);
@@ -72,7 +72,7 @@ public sealed class Sgd : Optimizer
                 break;
 
             case MomentumKind.Average:
-                var va = _velocity![index].AsSpan();
+                var va = _velocity![index].AsSpan(offset, w.Length);
                 // v = m * v + (1 - m) * g;  w -= lr * v
                 TensorPrimitives.Multiply(va, m, va);
                 TensorPrimitives.MultiplyAdd(g, 1 - m, va, va);

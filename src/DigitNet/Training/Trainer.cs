@@ -47,8 +47,25 @@ public sealed class Trainer
     /// <summary>Called after each epoch with its metrics.</summary>
     public Action<EpochMetrics>? EpochCompleted { get; init; }
 
-    /// <summary>Trains on <paramref name="train"/>, selecting the best epoch on <paramref name="valid"/>.</summary>
+    /// <summary>
+    /// Trains on <paramref name="train"/>, selecting the best epoch on <paramref name="valid"/>.
+    /// The optimiser runs on the network's worker pool for the duration of the call.
+    /// </summary>
     public TrainingResult Fit(Dataset train, Dataset valid, CancellationToken cancellation = default)
+    {
+        var previousWorkers = _optimizer.Workers;
+        _optimizer.Workers = _network.Workers;
+        try
+        {
+            return FitEpochs(train, valid, cancellation);
+        }
+        finally
+        {
+            _optimizer.Workers = previousWorkers;
+        }
+    }
+
+    private TrainingResult FitEpochs(Dataset train, Dataset valid, CancellationToken cancellation)
     {
         if (train.SampleShape != _network.InputShape)
             throw new ArgumentException($"{train.Name}: samples have shape {train.SampleShape}, the network expects {_network.InputShape}");

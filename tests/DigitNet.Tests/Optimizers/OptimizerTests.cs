@@ -1,3 +1,4 @@
+using DigitNet.Kernels;
 using DigitNet.Layers;
 using DigitNet.Optimizers;
 using DigitNet.Tensors;
@@ -70,6 +71,66 @@ public sealed class OptimizerTests
 
         Assert.Equal(1.9f, weight.Value[0], 1e-6f);
         Assert.Equal(2f, bias.Value[0]);
+    }
+
+    /// <summary>
+    /// Enough values for a step to be split across a pool: a weight of several slices and a
+    /// partial last one, a frozen weight and a bias. Three steps on 1, 2 and 3 threads must give
+    /// the same bits, and the frozen weight must not move. Values at slice edges must also match
+    /// a parameter of that one value stepped on its own, which catches state read at the wrong offset.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void StepIsSameOnAnyThreadCount(string name)
+    {
+        float[]? expected = null;
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            var random = new RandomSource(5);
+            var weight = Random("dense1.weight", 40_003, ParameterKind.Weight, random);
+            var frozen = Random("dense2.weight", 9_000, ParameterKind.Weight, random);
+            var bias = Random("dense2.bias", 37, ParameterKind.Bias, random);
+            frozen.Frozen = true;
+            float[] frozenBefore = frozen.Value.ToArray();
+            var optimizer = Create(name, [weight, frozen, bias], weightDecay: 0.01);
+            using var pool = threads > 1 ? new WorkerPool(threads) : null;
+            optimizer.Workers = pool;
+
+            for (int step = 0; step < 3; step++) optimizer.Step();
+
+            float[] values = [.. weight.Value, .. bias.Value];
+            if (expected is null)
+            {
+                foreach (int index in new[] { 0, 4095, 4096, 8193, 40_002 })
+                    Assert.Equal(StepAlone(name, index, 40_003), weight.Value[index]);
+            }
+            expected ??= values;
+            Assert.True(expected.AsSpan().SequenceEqual(values), $"{name}: values after 3 steps on {threads} threads differ from 1 thread");
+            Assert.True(frozenBefore.AsSpan().SequenceEqual(frozen.Value), $"{name} changed a frozen parameter on {threads} threads");
+        }
+    }
+
+    /// <summary>Value number <paramref name="index"/> of the test weight after 3 steps as a parameter of its own.</summary>
+    private static float StepAlone(string name, int index, int length)
+    {
+        var full = Random("w", length, ParameterKind.Weight, new RandomSource(5));
+        var alone = new Parameter("dense1.weight", new TensorShape(1), ParameterKind.Weight);
+        alone.Value[0] = full.Value[index];
+        alone.Gradient[0] = full.Gradient[index];
+        var optimizer = Create(name, [alone], weightDecay: 0.01);
+        for (int step = 0; step < 3; step++) optimizer.Step();
+        return alone.Value[0];
+    }
+
+    private static Parameter Random(string name, int length, ParameterKind kind, RandomSource random)
+    {
+        var parameter = new Parameter(name, new TensorShape(length), kind);
+        for (int i = 0; i < length; i++)
+        {
+            parameter.Value[i] = random.NextSingle() - 0.5f;
+            parameter.Gradient[i] = random.NextSingle() - 0.5f;
+        }
+        return parameter;
     }
 
     private static Parameter Filled(string name, ParameterKind kind, float value, float gradient)
