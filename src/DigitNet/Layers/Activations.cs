@@ -9,11 +9,13 @@ namespace DigitNet.Layers;
 /// </summary>
 public abstract class ActivationLayer : Layer
 {
-    // Tensors of at least this many elements are split across the worker pool, in blocks of
-    // BlockSize. Below it the hand-off to the workers costs about as much as the second thread
-    // saves (an estimate from the CNN benchmark, where the largest activation has 262,144 values).
-    private const int ParallelThreshold = 1 << 15;
-    private const int BlockSize = 4096;
+    // Tensors of at least this many elements are processed in blocks of whole samples, an
+    // eighth of the batch each, and the blocks are spread across the worker pool. The threshold
+    // is low because the layer before wrote part of the tensor from another core. Read by one
+    // thread, the backward pass over 64 x 180 values took 12.6 µs after a two-thread product and
+    // 1.7 µs after a one-thread product. Split across the two threads, it took 5.6 µs.
+    private const int ParallelThreshold = 1 << 12;
+    private const int BlocksPerBatch = 8;
 
     private readonly BlockJob _job;
     private Tensor? _y, _dx;
@@ -52,14 +54,16 @@ public abstract class ActivationLayer : Layer
     private void Run(Tensor? x, Tensor y, Tensor? dy, Tensor? dx)
     {
         int size = y.Size;
-        if (size < ParallelThreshold)
+        int batch = y.Shape[0];
+        if (size < ParallelThreshold || batch < 2)
         {
             RunBlock(x, y, dy, dx, 0, size);
             return;
         }
 
-        int blocks = (size + BlockSize - 1) / BlockSize;
-        _job.Set(x, y, dy, dx);
+        int samplesPerBlock = (batch + BlocksPerBatch - 1) / BlocksPerBatch;
+        int blocks = (batch + samplesPerBlock - 1) / samplesPerBlock;
+        _job.Set(x, y, dy, dx, samplesPerBlock * (size / batch));
         try
         {
             if (Workers is null) _job.Execute(0, blocks, 0);
@@ -83,20 +87,26 @@ public abstract class ActivationLayer : Layer
     private sealed class BlockJob(ActivationLayer layer) : IParallelJob
     {
         private Tensor? _x, _y, _dy, _dx;
+        private int _blockSize;
 
-        public void Set(Tensor? x, Tensor? y, Tensor? dy, Tensor? dx)
+        public void Set(Tensor? x, Tensor? y, Tensor? dy, Tensor? dx, int blockSize = 0)
         {
             _x = x;
             _y = y;
             _dy = dy;
             _dx = dx;
+            _blockSize = blockSize;
         }
 
         public void Execute(int begin, int end, int worker)
         {
-            int start = begin * BlockSize;
-            int length = Math.Min(end * BlockSize, _y!.Size) - start;
-            layer.RunBlock(_x, _y, _dy, _dx, start, length);
+            // Block by block, so that each block goes through the same vector code on any thread.
+            for (int block = begin; block < end; block++)
+            {
+                int start = block * _blockSize;
+                int length = Math.Min(start + _blockSize, _y!.Size) - start;
+                layer.RunBlock(_x, _y, _dy, _dx, start, length);
+            }
         }
     }
 }

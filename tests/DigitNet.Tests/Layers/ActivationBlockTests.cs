@@ -16,15 +16,29 @@ public sealed class ActivationBlockTests
     private static readonly TensorShape Sample = new(20_483);
     private const int Batch = 2;
 
-    public static TheoryData<string> Kinds() => new() { "sigmoid", "tanh", "relu" };
+    /// <summary>
+    /// (kind, batch, features): two large samples, and a batch of 19 samples of 250 values that
+    /// splits into six blocks of 3 samples and a last block of 1.
+    /// </summary>
+    public static TheoryData<string, int, int> KindsAndShapes()
+    {
+        var data = new TheoryData<string, int, int>();
+        foreach (string kind in new[] { "sigmoid", "tanh", "relu" })
+        {
+            data.Add(kind, Batch, Sample[0]);
+            data.Add(kind, 19, 250);
+        }
+        return data;
+    }
 
     [Theory]
-    [MemberData(nameof(Kinds))]
-    public void ForwardAndBackward_SameForAnyThreadCount(string kind)
+    [MemberData(nameof(KindsAndShapes))]
+    public void ForwardAndBackward_SameForAnyThreadCount(string kind, int batch, int features)
     {
         var random = new RandomSource(41);
-        var x = new Tensor(Sample.WithBatch(Batch));
-        var dy = new Tensor(Sample.WithBatch(Batch));
+        var sample = new TensorShape(features);
+        var x = new Tensor(sample.WithBatch(batch));
+        var dy = new Tensor(sample.WithBatch(batch));
         GradientCheck.Fill(x.Span, random);
         GradientCheck.Fill(dy.Span, random);
 
@@ -39,10 +53,10 @@ public sealed class ActivationBlockTests
     }
 
     [Theory]
-    [MemberData(nameof(Kinds))]
-    public void Forward_MatchesElementwiseKernel(string kind)
+    [MemberData(nameof(KindsAndShapes))]
+    public void Forward_MatchesElementwiseKernel(string kind, int batch, int features)
     {
-        var x = new Tensor(Sample.WithBatch(Batch));
+        var x = new Tensor(new TensorShape(features).WithBatch(batch));
         GradientCheck.Fill(x.Span, new RandomSource(42));
         var expected = new float[x.Size];
         switch (kind)
@@ -59,11 +73,12 @@ public sealed class ActivationBlockTests
 
     private static (float[] Y, float[] Dx) Run(string kind, Tensor x, Tensor? dy, int threads)
     {
+        var sample = new TensorShape(x.Size / x.Shape[0]);
         Layer layer = kind switch
         {
-            "sigmoid" => new Sigmoid("act", Sample),
-            "tanh" => new Tanh("act", Sample),
-            _ => new Relu("act", Sample),
+            "sigmoid" => new Sigmoid("act", sample),
+            "tanh" => new Tanh("act", sample),
+            _ => new Relu("act", sample),
         };
         using var pool = threads > 1 ? new WorkerPool(threads) : null;
         layer.Workers = pool;
