@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace DigitNet.Kernels;
 
@@ -173,9 +174,18 @@ internal static unsafe class GemmBlocked
     private static void MergeEdgeTile(float* tile, int tileStride, float* c, nint rowStride, nint columnStride,
         int rows, int columns, bool addToC)
     {
+        // Unless C is stored transposed, its rows are contiguous, so groups of 8 values use vectors.
+        int vectorColumns = columnStride == 1 && Vector256.IsHardwareAccelerated ? columns & ~7 : 0;
         for (int r = 0; r < rows; r++, tile += tileStride, c += rowStride)
         {
-            for (int x = 0; x < columns; x++)
+            int x = 0;
+            for (; x < vectorColumns; x += 8)
+            {
+                var sum = Vector256.Load(tile + x);
+                if (addToC) sum += Vector256.Load(c + x);
+                sum.Store(c + x);
+            }
+            for (; x < columns; x++)
             {
                 float* target = c + x * columnStride;
                 *target = addToC ? tile[x] + *target : tile[x];

@@ -74,8 +74,7 @@ internal static unsafe class GemmPacking
                 Vector256.Load(source + x).Store(destination + x);
             for (; x < length; x++)
                 destination[x] = source[x];
-            for (; x < width; x++)
-                destination[x] = 0;
+            ZeroFill(destination + x, width - x);
         }
     }
 
@@ -103,9 +102,26 @@ internal static unsafe class GemmPacking
             int x = p < groupedDepth ? groupedRows : 0;
             for (; x < rows; x++)
                 row[x] = source[x * stride + p];
-            for (; x < width; x++)
-                row[x] = 0;
+            ZeroFill(row + x, width - x);
         }
+    }
+
+    /// <summary>
+    /// Sets <paramref name="count"/> floats to zero. The padding of an edge panel (28 of 32
+    /// values in each row of a 100-column product) is written for every step of k, so it gets
+    /// vector stores.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ZeroFill(float* start, int count)
+    {
+        int x = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; x + 8 <= count; x += 8)
+                Vector256<float>.Zero.Store(start + x);
+        }
+        for (; x < count; x++)
+            start[x] = 0;
     }
 
     /// <summary>Transposes an 8 x 8 block with the usual unpack, shuffle, lane-permute sequence.</summary>
