@@ -23,7 +23,9 @@ public sealed record GemmShape(string Name, bool TransposeA, bool TransposeB, in
 
     /// <summary>
     /// The products one training batch of 64 runs in the two-hidden-layer network
-    /// (256-180-100-10) and in the benchmark CNN, as Dense and Conv2D call them.
+    /// (256-180-100-10) and in the benchmark CNN, as Dense and Conv2D call them. Conv2D splits a
+    /// batch of 64 into 8 groups of 8 samples and runs each group's products on one thread, so
+    /// its rows are one group's products: 8 planes of 16x16, 8x8 and 4x4 outputs side by side.
     /// </summary>
     public static IReadOnlyList<GemmShape> Training { get; } =
     [
@@ -32,14 +34,14 @@ public sealed record GemmShape(string Name, bool TransposeA, bool TransposeB, in
         new("mlp dense2 y = x W^T", false, true, 64, 100, 180),
         new("mlp dense2 dW = dy^T x", true, false, 100, 180, 64),
         new("mlp dense2 dx = dy W", false, false, 64, 180, 100),
-        new("cnn conv1 y = W col", false, false, 16, 16384, 9),
-        new("cnn conv1 dW = dy col^T", false, true, 16, 9, 16384),
-        new("cnn conv2 y = W col", false, false, 32, 4096, 144),
-        new("cnn conv2 dW = dy col^T", false, true, 32, 144, 4096),
-        new("cnn conv2 dcol = W^T dy", true, false, 144, 4096, 32),
-        new("cnn conv3 y = W col", false, false, 64, 1024, 288),
-        new("cnn conv3 dW = dy col^T", false, true, 64, 288, 1024),
-        new("cnn conv3 dcol = W^T dy", true, false, 288, 1024, 64),
+        new("cnn conv1 y = W col, one group", false, false, 16, 2048, 9),
+        new("cnn conv1 dW = dy col^T, one group", false, true, 16, 9, 2048),
+        new("cnn conv2 y = W col, one group", false, false, 32, 512, 144),
+        new("cnn conv2 dW = dy col^T, one group", false, true, 32, 144, 512),
+        new("cnn conv2 dcol = W^T dy, one group", true, false, 144, 512, 32),
+        new("cnn conv3 y = W col, one group", false, false, 64, 128, 288),
+        new("cnn conv3 dW = dy col^T, one group", false, true, 64, 288, 128),
+        new("cnn conv3 dcol = W^T dy, one group", true, false, 288, 128, 64),
         new("cnn dense1 y = x W^T", false, true, 64, 128, 256),
         new("cnn dense1 dW = dy^T x", true, false, 128, 256, 64),
     ];
