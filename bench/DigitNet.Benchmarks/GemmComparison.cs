@@ -3,13 +3,23 @@ using DigitNet.Kernels;
 
 namespace DigitNet.Benchmarks;
 
-/// <summary>One matrix product to time (public because BenchmarkDotNet's generated code reads it): <c>C[m, n] = op(A)[m, k] op(B)[k, n]</c>, row-major and unpadded.</summary>
-public sealed record GemmShape(string Name, bool TransposeA, bool TransposeB, int M, int N, int K)
+/// <summary>
+/// One matrix product to time (public because BenchmarkDotNet's generated code reads it):
+/// <c>C[m, n] = op(A)[m, k] op(B)[k, n]</c>, row-major, each row stride longer than its row by
+/// <paramref name="Padding"/> values.
+/// </summary>
+public sealed record GemmShape(string Name, bool TransposeA, bool TransposeB, int M, int N, int K, int Padding = 0)
 {
     public double Flops => 2.0 * M * N * K;
 
-    public int Lda => TransposeA ? M : K;
-    public int Ldb => TransposeB ? K : N;
+    public int Lda => (TransposeA ? M : K) + Padding;
+    public int Ldb => (TransposeB ? K : N) + Padding;
+    public int Ldc => N + Padding;
+
+    /// <summary>Floats in the arrays of A, B and C, padding included.</summary>
+    public int ALength => (TransposeA ? K : M) * Lda;
+    public int BLength => (TransposeB ? N : K) * Ldb;
+    public int CLength => M * Ldc;
 
     /// <summary>Text such as <c>64x180x256 NT</c>: m, n and k, then whether A and B are transposed.</summary>
     public string Dimensions => $"{M}x{N}x{K} {(TransposeA ? 'T' : 'N')}{(TransposeB ? 'T' : 'N')}";
@@ -26,6 +36,7 @@ public sealed record GemmShape(string Name, bool TransposeA, bool TransposeB, in
     /// (256-180-100-10) and in the benchmark CNN, as Dense and Conv2D call them. Conv2D splits a
     /// batch of 64 into 8 groups of 8 samples and runs each group's products on one thread, so
     /// its rows are one group's products: 8 planes of 16x16, 8x8 and 4x4 outputs side by side.
+    /// The first layer's matrices have rows of 2,048 values, which Conv2D pads by 16.
     /// </summary>
     public static IReadOnlyList<GemmShape> Training { get; } =
     [
@@ -34,8 +45,8 @@ public sealed record GemmShape(string Name, bool TransposeA, bool TransposeB, in
         new("mlp dense2 y = x W^T", false, true, 64, 100, 180),
         new("mlp dense2 dW = dy^T x", true, false, 100, 180, 64),
         new("mlp dense2 dx = dy W", false, false, 64, 180, 100),
-        new("cnn conv1 y = W col, one group", false, false, 16, 2048, 9),
-        new("cnn conv1 dW = dy col^T, one group", false, true, 16, 9, 2048),
+        new("cnn conv1 y = W col, one group", false, false, 16, 2048, 9, Padding: 16),
+        new("cnn conv1 dW = dy col^T, one group", false, true, 16, 9, 2048, Padding: 16),
         new("cnn conv2 y = W col, one group", false, false, 32, 512, 144),
         new("cnn conv2 dW = dy col^T, one group", false, true, 32, 144, 512),
         new("cnn conv2 dcol = W^T dy, one group", true, false, 144, 512, 32),
@@ -102,7 +113,7 @@ internal static unsafe class GemmComparison
 
     private static ComparisonResult Compare(GemmShape shape, WorkerPool? pool, int rounds, double roundSeconds)
     {
-        int aLength = shape.M * shape.K, bLength = shape.K * shape.N, cLength = shape.M * shape.N;
+        int aLength = shape.ALength, bLength = shape.BLength, cLength = shape.CLength;
 
         // Pinned, so the same arrays serve as spans for DigitNet and as pointers for OpenBLAS.
         float[] a = GC.AllocateUninitializedArray<float>(aLength, pinned: true);
@@ -117,9 +128,9 @@ internal static unsafe class GemmComparison
         {
             float* aPointer = pa, bPointer = pb, cPointer = pc;
             Action digitNet = () => Gemm.Multiply(shape.TransposeA, shape.TransposeB, shape.M, shape.N, shape.K,
-                a, shape.Lda, b, shape.Ldb, cDigitNet, shape.N, workers: pool);
+                a, shape.Lda, b, shape.Ldb, cDigitNet, shape.Ldc, workers: pool);
             Action openBlas = () => OpenBlas.Multiply(shape.TransposeA, shape.TransposeB, shape.M, shape.N, shape.K,
-                aPointer, shape.Lda, bPointer, shape.Ldb, cPointer, shape.N);
+                aPointer, shape.Lda, bPointer, shape.Ldb, cPointer, shape.Ldc);
 
             int digitNetCalls = Timing.CallsFor(digitNet, roundSeconds);
             int openBlasCalls = Timing.CallsFor(openBlas, roundSeconds);

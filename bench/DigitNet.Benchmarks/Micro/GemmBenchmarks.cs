@@ -29,9 +29,9 @@ public unsafe class GemmBenchmarks
         OpenBlas.EnsureLoaded();
         OpenBlas.Threads = Threads;
         _pool = Threads > 1 ? new WorkerPool(Threads) : null;
-        _a = GC.AllocateArray<float>(Shape.M * Shape.K, pinned: true);
-        _b = GC.AllocateArray<float>(Shape.K * Shape.N, pinned: true);
-        _c = GC.AllocateArray<float>(Shape.M * Shape.N, pinned: true);
+        _a = GC.AllocateArray<float>(Shape.ALength, pinned: true);
+        _b = GC.AllocateArray<float>(Shape.BLength, pinned: true);
+        _c = GC.AllocateArray<float>(Shape.CLength, pinned: true);
         var random = new Random(1);
         for (int i = 0; i < _a.Length; i++) _a[i] = (float)random.NextDouble();
         for (int i = 0; i < _b.Length; i++) _b[i] = (float)random.NextDouble();
@@ -42,12 +42,12 @@ public unsafe class GemmBenchmarks
 
     [Benchmark]
     public void DigitNet() => Gemm.Multiply(Shape.TransposeA, Shape.TransposeB, Shape.M, Shape.N, Shape.K,
-        _a, Shape.Lda, _b, Shape.Ldb, _c, Shape.N, workers: _pool);
+        _a, Shape.Lda, _b, Shape.Ldb, _c, Shape.Ldc, workers: _pool);
 
     [Benchmark(Baseline = true)]
     public void OpenBLAS()
     {
         fixed (float* a = _a, b = _b, c = _c)
-            OpenBlas.Multiply(Shape.TransposeA, Shape.TransposeB, Shape.M, Shape.N, Shape.K, a, Shape.Lda, b, Shape.Ldb, c, Shape.N);
+            OpenBlas.Multiply(Shape.TransposeA, Shape.TransposeB, Shape.M, Shape.N, Shape.K, a, Shape.Lda, b, Shape.Ldb, c, Shape.Ldc);
     }
 }
