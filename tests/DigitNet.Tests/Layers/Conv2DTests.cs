@@ -144,6 +144,36 @@ public sealed class Conv2DTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A batch of 32 images of 16x16 splits into groups of 4 samples, whose 1,024-value rows the
+    /// layer pads. One sample per group needs no padding. Outputs and input gradients must have
+    /// the same bits both ways, and the weight and bias gradients, summed over groups in another
+    /// order, must agree to rounding.
+    /// </summary>
+    [Fact]
+    public void PaddedGroupRowsGiveSameResults()
+    {
+        var random = new RandomSource(12);
+        var input = TestUtil.GradientCheck.RandomTensor(new TensorShape(32, 2, 16, 16), random);
+        var outputGradient = TestUtil.GradientCheck.RandomTensor(new TensorShape(32, 3, 16, 16), random);
+        float[][] Run(int columnBudget)
+        {
+            var layer = new Conv2D("conv1", new TensorShape(2, 16, 16), 3, 3, 3, padding: 1) { ColumnBudget = columnBudget };
+            layer.Initialize(WeightInit.He, new RandomSource(13));
+            float[] y = layer.Forward(input, training: true).Span.ToArray();
+            float[] dx = layer.Backward(outputGradient)!.Span.ToArray();
+            return [y, dx, layer.Weight.Gradient.ToArray(), layer.Bias!.Gradient.ToArray()];
+        }
+
+        float[][] padded = Run(Conv2D.DefaultColumnBudget);
+        float[][] unpadded = Run(1);
+
+        Assert.True(padded[0].AsSpan().SequenceEqual(unpadded[0]), "y differs between padded groups of 4 and groups of 1");
+        Assert.True(padded[1].AsSpan().SequenceEqual(unpadded[1]), "dx differs between padded groups of 4 and groups of 1");
+        Assertions.AllClose(TestUtil.GradientCheck.ToDouble(unpadded[2]), padded[2], 1e-5, 1e-5, "dW of padded groups");
+        Assertions.AllClose(TestUtil.GradientCheck.ToDouble(unpadded[3]), padded[3], 1e-5, 1e-5, "db of padded groups");
+    }
+
     [Fact]
     public void SmallerBatchAfterLargerGivesSameResult()
     {
