@@ -1,6 +1,11 @@
+using DigitNet.Serialization;
+
 namespace DigitNet.Cli;
 
-/// <summary>Writes files through a temporary file in the same folder and a rename, so a reader never sees half a file.</summary>
+/// <summary>
+/// Writes files through a temporary file in the same folder and a rename, so a reader never sees
+/// half a file. A symbolic link is followed, so the link stays and the file it points to is replaced.
+/// </summary>
 public static class AtomicFile
 {
     /// <summary>Writes <paramref name="text"/> to <paramref name="path"/>, replacing it only once the new content is on disk.</summary>
@@ -14,7 +19,7 @@ public static class AtomicFile
     /// <summary>Calls <paramref name="write"/> on a temporary file, flushes it to disk, then renames it over <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)
     {
-        string full = Path.GetFullPath(path);
+        string full = OutputFile.ResolveTarget(path);
         string? folder = Path.GetDirectoryName(full);
         if (folder is not null && !Directory.Exists(folder))
             throw new UsageException($"cannot write {path}: folder {folder} does not exist");

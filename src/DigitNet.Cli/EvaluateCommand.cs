@@ -37,7 +37,7 @@ public static class EvaluateCommand
         line.RejectRemaining("evaluate", []);
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; evaluate takes only options (see digitnet evaluate --help)");
-        if (plotPath is not null) TrainCommand.CheckWritable(plotPath, "--plot");
+        if (plotPath is not null) TrainCommand.CheckWritable(plotPath, "--plot", "evaluation.png");
 
         var model = ModelFile.Load(modelPath);
         var splits = DigitsMat.Load(DataLocator.Resolve(dataOption));

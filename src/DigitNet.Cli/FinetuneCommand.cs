@@ -53,7 +53,7 @@ public static class FinetuneCommand
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; finetune takes only options (see digitnet finetune --help)");
         if (outPath is null)
             throw new UsageException("missing --out FILE.safetensors for the fine-tuned model");
-        TrainCommand.CheckWritable(outPath, "--out");
+        TrainCommand.CheckWritable(outPath, "--out", "finetuned.safetensors");
 
         var model = ModelFile.Load(modelPath);
         var data = DigitsMat.Load(DataLocator.Resolve(options.Data));

@@ -30,7 +30,7 @@ public static class GalleryCommand
         line.RejectRemaining("gallery", []);
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; gallery takes only options (see digitnet gallery --help)");
-        TrainCommand.CheckWritable(output, "--out");
+        TrainCommand.CheckWritable(output, "--out", "gallery.png");
 
         var train = DigitsMat.Load(DataLocator.Resolve(options.Data)).Train;
         var grid = BuildGrid(train, options, variants);

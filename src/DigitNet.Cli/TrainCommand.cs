@@ -29,11 +29,11 @@ public static class TrainCommand
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; train takes only options (see digitnet train --help)");
 
+        if (metricsPath is not null) CheckWritable(metricsPath, "--metrics", "metrics.json");
+        if (modelPath is not null) CheckWritable(modelPath, "--out", "model.safetensors");
+        if (plotPath is not null) CheckWritable(plotPath, "--plot", "curves.png");
         string dataPath = DataLocator.Resolve(options.Data);
         var data = DigitsMat.Load(dataPath);
-        if (metricsPath is not null) CheckWritable(metricsPath, "--metrics");
-        if (modelPath is not null) CheckWritable(modelPath, "--out");
-        if (plotPath is not null) CheckWritable(plotPath, "--plot");
 
         var progress = new ConsoleProgress();
         var outcome = TrainingRun.Run(
@@ -75,14 +75,26 @@ public static class TrainCommand
     }
 
     /// <summary>
-    /// Fails before training when <paramref name="path"/> cannot be written (a missing or read-only
-    /// folder, or a folder in place of a file), so that a long run is not lost at the end.
+    /// Fails before any work when <paramref name="path"/> cannot be written: a missing or read-only
+    /// folder, or a folder, device, FIFO or socket in place of a file (a symbolic link is checked at
+    /// its target). <paramref name="exampleName"/> is the file name that the message suggests in place of a folder.
     /// </summary>
-    public static void CheckWritable(string path, string option)
+    public static void CheckWritable(string path, string option, string exampleName)
     {
         if (Directory.Exists(path))
-            throw new UsageException($"{option}: {path} is a folder; give a file name such as {Path.Combine(path, "model.safetensors")}");
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+            throw new UsageException($"{option}: {path} is a folder; give a file name such as {Path.Combine(path, exampleName)}");
+
+        string target;
+        try
+        {
+            target = OutputFile.ResolveTarget(path);
+        }
+        catch (IOException e)
+        {
+            throw new UsageException($"{option}: {e.Message}");
+        }
+
+        string? folder = Path.GetDirectoryName(target);
         if (folder is null) return;
         if (!Directory.Exists(folder))
             throw new UsageException($"{option}: folder {folder} does not exist; create it first");

@@ -3,15 +3,17 @@ namespace DigitNet.Serialization;
 /// <summary>
 /// Writes a file through a temporary file in the same folder, flushed to disk and then renamed
 /// over the target. A rename within one file system replaces the target in one step, so a reader,
-/// or a process killed in the middle, sees either the old file or the complete new one.
+/// or a process killed in the middle, sees either the old file or the complete new one. A symbolic
+/// link is followed, so the link stays and the file it points to is replaced.
 /// </summary>
 public static class AtomicFileWriter
 {
     /// <summary>Calls <paramref name="write"/> on a temporary file, flushes it to disk, then renames it over <paramref name="path"/>.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
+    /// <exception cref="IOException"><paramref name="path"/> is a folder, device, FIFO or socket, which a rename would replace.</exception>
     public static void Write(string path, Action<Stream> write)
     {
-        string full = Path.GetFullPath(path);
+        string full = OutputFile.ResolveTarget(path);
         string? folder = Path.GetDirectoryName(full);
         if (folder is not null && !Directory.Exists(folder))
             throw new DirectoryNotFoundException($"cannot write {path}: folder {folder} does not exist");

@@ -1,0 +1,117 @@
+using System.Runtime.InteropServices;
+
+namespace DigitNet.Serialization;
+
+/// <summary>The type of a file system entry, as the file mode from <c>stat</c> gives it.</summary>
+public enum FileKind { Missing, RegularFile, Directory, CharacterDevice, BlockDevice, Fifo, Socket, SymbolicLink, Other }
+
+/// <summary>
+/// Checks where an output file goes before it is written through a temporary file and a rename.
+/// A rename replaces whatever entry has the name, so a device, a FIFO or a symbolic link given as
+/// the output would otherwise be swapped for a regular file.
+/// </summary>
+public static partial class OutputFile
+{
+    /// <summary>
+    /// Returns the full path that a write to <paramref name="path"/> replaces: the path itself, or for
+    /// a symbolic link the end of its chain of links, so that the link stays and its target gets the content.
+    /// </summary>
+    /// <exception cref="IOException">The entry there is not a regular file: a folder, device, FIFO or socket.</exception>
+    public static string ResolveTarget(string path)
+    {
+        string full = Path.GetFullPath(path);
+        string target = full;
+        if (GetKind(full) == FileKind.SymbolicLink)
+            target = new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+
+        var kind = GetKind(target);
+        if (kind is FileKind.Missing or FileKind.RegularFile) return target;
+
+        string subject = target == full ? path : $"{path} (a link to {target})";
+        throw new IOException($"cannot write {subject}: it is {Describe(kind)}, not a regular file; give the path of a regular file");
+    }
+
+    /// <summary>Returns the type of the entry at <paramref name="path"/>, without following a symbolic link there.</summary>
+    public static FileKind GetKind(string path)
+    {
+        if (OperatingSystem.IsLinux() && TryStatxMode(path, out var mode, out bool missing))
+            return missing ? FileKind.Missing : KindFromMode(mode);
+
+        // NOTE: without statx (other systems) devices, FIFOs and sockets are reported as regular files.
+        var info = new FileInfo(path);
+        if (info.LinkTarget is not null) return FileKind.SymbolicLink;
+        if (Directory.Exists(path)) return FileKind.Directory;
+        return info.Exists ? FileKind.RegularFile : FileKind.Missing;
+    }
+
+    /// <summary>Returns the article and name of <paramref name="kind"/> for messages, such as "a FIFO".</summary>
+    public static string Describe(FileKind kind) => kind switch
+    {
+        FileKind.RegularFile => "a regular file",
+        FileKind.Directory => "a folder",
+        FileKind.CharacterDevice => "a character device",
+        FileKind.BlockDevice => "a block device",
+        FileKind.Fifo => "a FIFO (named pipe)",
+        FileKind.Socket => "a socket",
+        FileKind.SymbolicLink => "a symbolic link",
+        FileKind.Missing => "missing",
+        _ => "a special file",
+    };
+
+    private static FileKind KindFromMode(ushort mode) => (mode & 0xF000) switch
+    {
+        0x8000 => FileKind.RegularFile,
+        0x4000 => FileKind.Directory,
+        0x2000 => FileKind.CharacterDevice,
+        0x6000 => FileKind.BlockDevice,
+        0x1000 => FileKind.Fifo,
+        0xC000 => FileKind.Socket,
+        0xA000 => FileKind.SymbolicLink,
+        _ => FileKind.Other,
+    };
+
+    private const int AtCurrentDirectory = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const uint StatxType = 0x1;
+    private const int NoSuchEntry = 2;
+    private const int NotADirectory = 20;
+
+    /// <summary>Size of <c>struct statx</c>, fixed for every architecture by Linux's include/uapi/linux/stat.h.</summary>
+    private const int StatxSize = 256;
+
+    /// <summary>Offset of the 16-bit <c>stx_mode</c> field in <c>struct statx</c>.</summary>
+    private const int StatxModeOffset = 0x1C;
+
+    /// <summary>
+    /// Reads the file mode with Linux statx, whose buffer layout does not depend on the architecture
+    /// (unlike <c>struct stat</c>). Returns false when statx itself is unavailable or fails for
+    /// another reason than a missing entry.
+    /// </summary>
+    private static bool TryStatxMode(string path, out ushort mode, out bool missing)
+    {
+        mode = 0;
+        missing = false;
+        var buffer = new byte[StatxSize];
+        int result;
+        try
+        {
+            result = Statx(AtCurrentDirectory, path, AtSymlinkNoFollow, StatxType, buffer);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+
+        if (result != 0)
+        {
+            int error = Marshal.GetLastPInvokeError();
+            missing = error is NoSuchEntry or NotADirectory;
+            return missing;
+        }
+        mode = BitConverter.ToUInt16(buffer, StatxModeOffset);
+        return true;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Statx(int directory, string path, int flags, uint mask, [Out] byte[] buffer);
+}
