@@ -38,7 +38,7 @@ public static class SweepCommand
         bool dryRun = line.TakeFlag("dry-run");
         string configPath = line.Take("config") ?? throw new UsageException("--config FILE.json is required; see digitnet sweep --help");
         string? outFolder = line.Take("out");
-        int threadsPerTrial = line.TakeInt("threads-per-trial", 1, minimum: 1, maximum: 1024);
+        int threadsPerTrial = line.TakeInt("threads-per-trial", 1, minimum: 1, maximum: TrainingOptionTable.MaxThreads);
         int jobs = line.TakeInt("jobs", Math.Max(1, Environment.ProcessorCount / threadsPerTrial), minimum: 1, maximum: 1024);
         string? shardText = line.Take("shard");
         string? dataOption = line.Take("data");
@@ -101,7 +101,7 @@ public static class SweepCommand
         }
         string configPath = line.Take("config") ?? throw new UsageException("--config FILE.json is required: the configuration the results were run with");
         string outFolder = line.Take("out") ?? throw new UsageException("--out DIR is required: the folder for the merged results.jsonl, report.md and the figures");
-        int threadsPerTrial = line.TakeInt("threads-per-trial", 1, minimum: 1, maximum: 1024);
+        int threadsPerTrial = line.TakeInt("threads-per-trial", 1, minimum: 1, maximum: TrainingOptionTable.MaxThreads);
         var output = ReadOutputOptions(line, outFolder);
         line.RejectRemaining("sweep merge", []);
         if (line.Positionals.Count == 0)

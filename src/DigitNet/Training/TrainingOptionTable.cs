@@ -28,6 +28,12 @@ public sealed class OptionException(string message) : Exception(message);
 /// </summary>
 public static class TrainingOptionTable
 {
+    /// <summary>
+    /// Largest worker thread count accepted by --threads and sweep's --threads-per-trial. Counts far
+    /// above the number of processors only add overhead, and a huge one exhausts memory as the workers start.
+    /// </summary>
+    public const int MaxThreads = 1024;
+
     private static readonly string[] Scalings = ["none", "scale255", "classic", "standardize"];
     private static readonly string[] Activations = ["sigmoid", "tanh", "relu"];
     private static readonly string[] LossNames = ["mse", "cross-entropy"];
@@ -64,7 +70,7 @@ public static class TrainingOptionTable
         Integer("patience", "stop after this many epochs without validation improvement and restore the best weights; 0 disables", 0, (o, v) => o with { Patience = v }, o => o.Patience),
         Choice("stop-on", StopMetrics, "validation metric that selects the best epoch: accuracy or loss", (o, v) => o with { StopOn = v }, o => o.StopOn),
         Integer("seed", "seed of every random generator", 0, (o, v) => o with { Seed = (ulong)v }, o => (long)o.Seed),
-        Integer("threads", "worker threads; 0 uses one per processor", 0, (o, v) => o with { Threads = v }, o => o.Threads),
+        Integer("threads", $"worker threads, 0 to {MaxThreads}; 0 uses one per processor", 0, (o, v) => o with { Threads = v }, o => o.Threads, maximum: MaxThreads),
         Choice("augment", Augmentations, "on-the-fly augmentation: none, affine (rotation, shift, scale), elastic or affine+elastic", (o, v) => o with { Augment = v }, o => o.Augment),
         Number("rotate", "maximum rotation of the affine augmentation, degrees", 0, 180, true, (o, v) => o with { Rotate = v }, o => o.Rotate),
         Number("translate", "maximum shift of the affine augmentation, pixels", 0, 8, true, (o, v) => o with { Translate = v }, o => o.Translate),
@@ -158,11 +164,12 @@ public static class TrainingOptionTable
             },
             o => JsonValue.Create(get(o)));
 
-    private static TrainingOption Integer(string name, string help, int minimum, Func<TrainingOptions, int, TrainingOptions> set, Func<TrainingOptions, long> get) =>
+    private static TrainingOption Integer(string name, string help, int minimum, Func<TrainingOptions, int, TrainingOptions> set, Func<TrainingOptions, long> get,
+        int maximum = int.MaxValue) =>
         new(name, OptionValueKind.Integer, help,
-            (o, text) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= minimum
+            (o, text) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= minimum && value <= maximum
                 ? set(o, value)
-                : throw new OptionException($"--{name}: invalid value '{text}'; expected an integer of at least {minimum}"),
+                : throw new OptionException($"--{name}: invalid value '{text}'; expected an integer from {minimum} to {maximum}"),
             o => JsonValue.Create(get(o)));
 
     private static TrainingOption Number(string name, string help, double minimum, double maximum, bool maximumInclusive,

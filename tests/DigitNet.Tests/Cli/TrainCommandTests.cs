@@ -108,12 +108,22 @@ public class TrainCommandTests
     [InlineData("--lr", "-1", "--lr")]
     [InlineData("--hidden", "10,x", "--hidden")]
     [InlineData("--epochs", "0", "--epochs")]
+    [InlineData("--epochs", "99999999999", "from 1 to 2147483647")]
+    [InlineData("--threads", "100000", "from 0 to 1024")]
+    [InlineData("--threads", "-1", "from 0 to 1024")]
     [InlineData("--loss", "hinge", "hinge")]
     [InlineData("--layers", "dense 10, wobble", "wobble")]
     public void BadOptionIsNamed(string option, string value, string expected)
     {
         var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, option, value);
         AssertInputError(result, expected);
+    }
+
+    [Fact]
+    public void FinetuneThreadsAboveLimitIsRejected()
+    {
+        var result = CliRunner.Run("finetune", "--model", "missing.safetensors", "--out", "unused.safetensors", "--threads", "100000");
+        AssertInputError(result, "--threads", "'100000'", "from 0 to 1024");
     }
 
     [Fact]
