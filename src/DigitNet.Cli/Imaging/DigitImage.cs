@@ -25,7 +25,7 @@ public static class DigitImage
         [SKEncodedImageFormat.Png, SKEncodedImageFormat.Jpeg, SKEncodedImageFormat.Bmp, SKEncodedImageFormat.Gif, SKEncodedImageFormat.Webp];
 
     /// <summary>Decodes <paramref name="path"/> and frames it into a <paramref name="size"/> x <paramref name="size"/> input of ink values 0..255.</summary>
-    /// <exception cref="DataFormatException">The file is missing, not a supported image, too large, or blank.</exception>
+    /// <exception cref="DataFormatException">The file is missing, a folder, not a supported image, truncated or damaged, too large, or blank.</exception>
     public static float[] LoadFramed(string path, int size)
     {
         var image = Decode(path);
@@ -43,14 +43,22 @@ public static class DigitImage
     /// Decodes <paramref name="path"/> to luminance (ITU-R BT.601 weights), upright as its EXIF
     /// orientation says, with transparent pixels composited over white.
     /// </summary>
-    /// <exception cref="DataFormatException">The file is missing, not a supported image, or declares more than <see cref="MaxPixels"/> pixels.</exception>
+    /// <exception cref="DataFormatException">The file is missing, a folder, not a supported image, truncated or damaged, or declares more than <see cref="MaxPixels"/> pixels.</exception>
     public static GrayImage Decode(string path)
     {
+        if (Directory.Exists(path))
+            throw new DataFormatException($"{path} is a folder; give the image files in it, such as {Path.Combine(path, "digit.png")}");
         if (!File.Exists(path))
             throw new DataFormatException($"image file not found: {path}");
 
         // The codec reads the file on demand, so a large non-image file is never loaded whole.
-        using var codec = SKCodec.Create(path, out _);
+        using var codec = SKCodec.Create(path, out var openResult);
+        if (codec is null && SniffFormat(path) is { } sniffed)
+        {
+            throw Damaged(path, openResult == SKCodecResult.IncompleteInput
+                ? $"the file ends inside the {sniffed} header"
+                : $"the {sniffed} header is invalid");
+        }
         if (codec is null || Array.IndexOf(Formats, codec.EncodedFormat) < 0)
         {
             string found = codec is null ? "not a recognised image" : $"a {codec.EncodedFormat} image";
@@ -73,12 +81,39 @@ public static class DigitImage
 
         var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap(info);
+        // IncompleteInput means the file ended before the last pixel row: the rows after that point
+        // are left blank, and a prediction on the part that was decoded would be misleading.
         var result = codec.GetPixels(info, bitmap.GetPixels());
-        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
-            throw new DataFormatException($"{path}: the {codec.EncodedFormat} data cannot be decoded ({result})");
+        if (result == SKCodecResult.IncompleteInput)
+            throw Damaged(path, $"the {codec.EncodedFormat} data ends before the last pixel row");
+        if (result != SKCodecResult.Success)
+            throw Damaged(path, $"the {codec.EncodedFormat} pixel data is invalid ({result})");
 
         var gray = ToGray(bitmap.GetPixelSpan(), size.Width, size.Height);
         return Orient(gray, codec.EncodedOrigin);
+    }
+
+    private static DataFormatException Damaged(string path, string detail) =>
+        new($"{path}: the image is truncated or damaged ({detail}); copy or export the file again");
+
+    /// <summary>
+    /// Returns the format whose signature the file starts with, or null. Used when the decoder
+    /// cannot open a file, to tell a damaged image from a file that is no image at all.
+    /// </summary>
+    private static string? SniffFormat(string path)
+    {
+        var start = new byte[12];
+        int length;
+        using (var stream = File.OpenRead(path))
+            length = stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+        var head = start.AsSpan(0, length);
+
+        if (head.StartsWith((byte[])[0x89, (byte)'P', (byte)'N', (byte)'G'])) return "PNG";
+        if (head.StartsWith((byte[])[0xFF, 0xD8, 0xFF])) return "JPEG";
+        if (head.StartsWith("GIF8"u8)) return "GIF";
+        if (head.StartsWith("RIFF"u8) && head.Length >= 12 && head[8..12].SequenceEqual("WEBP"u8)) return "WebP";
+        if (head.StartsWith("BM"u8) && head.Length >= 6) return "BMP";
+        return null;
     }
 
     private static GrayImage ToGray(ReadOnlySpan<byte> rgba, int width, int height)

@@ -227,6 +227,50 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
         Assert.Equal($"digitnet predict: error: {text}: not a recognised image; expected a PNG, JPEG, BMP, GIF or WebP file\n", result.StandardError);
     }
 
+    /// <summary>Encodes sample 0 of the test split in <paramref name="format"/>, the way a user's image file would look.</summary>
+    private byte[] EncodeTestImage(SKEncodedImageFormat format)
+    {
+        using var folder = new TempDirectory();
+        byte[] png = File.ReadAllBytes(WriteTestPng(0, folder.Path));
+        if (format == SKEncodedImageFormat.Png) return png;
+        using var bitmap = SKBitmap.Decode(png);
+        using var data = bitmap.Encode(format, 90);
+        return data.ToArray();
+    }
+
+    [Theory]
+    [InlineData("png", 100)]
+    [InlineData("png", 60)]
+    [InlineData("png", 20)]
+    [InlineData("jpeg", 33)]
+    [InlineData("jpeg", 80)]
+    public void TruncatedImageExitsWithCode2(string format, int percentKept)
+    {
+        using var folder = new TempDirectory();
+        byte[] whole = EncodeTestImage(format == "png" ? SKEncodedImageFormat.Png : SKEncodedImageFormat.Jpeg);
+        string path = folder.Write($"cut.{format}", whole[..(whole.Length * percentKept / 100)]);
+
+        var result = CliRunner.Run("predict", "--model", fixture.ModelPath, path);
+
+        if (percentKept == 100)
+        {
+            Assert.True(result.ExitCode == 0, result.ToString());
+            return;
+        }
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Single(result.StandardError.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith($"digitnet predict: error: {path}: the image is truncated or damaged (", result.StandardError);
+    }
+
+    [Fact]
+    public void ImageFolderIsNamedAsFolder()
+    {
+        using var folder = new TempDirectory();
+        var result = CliRunner.Run("predict", "--model", fixture.ModelPath, folder.Path);
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains($"{folder.Path} is a folder", result.StandardError);
+    }
+
     [Fact]
     public void HugeDeclaredImageExitsWithCode2()
     {
