@@ -61,6 +61,7 @@ public static class SweepCommand
             return 0;
         }
         if (outFolder is null) throw new UsageException("--out DIR is required: the folder for results.jsonl, report.md and the figures");
+        CheckFolders(outFolder, output);
 
         string dataPath = DataLocator.Resolve(dataOption);
         Directory.CreateDirectory(outFolder);
@@ -107,6 +108,7 @@ public static class SweepCommand
         if (line.Positionals.Count == 0)
             throw new UsageException("give the results files to merge, e.g. digitnet sweep merge --config sweep.json --out DIR shard-*/results*.jsonl");
 
+        CheckFolders(outFolder, output);
         var suite = SweepConfigReader.ReadFile(configPath);
         var plan = SweepPlan.Create(suite, threadsPerTrial);
 
@@ -142,6 +144,20 @@ public static class SweepCommand
         if (doc is not null && !File.Exists(doc))
             throw new UsageException($"--doc: file not found: {doc}");
         return new OutputOptions(images ?? outFolder ?? ".", doc);
+    }
+
+    /// <summary>Rejects an --out or --images path that exists but is not a folder, before any trial runs.</summary>
+    private static void CheckFolders(string outFolder, OutputOptions output)
+    {
+        CheckFolder(outFolder, "--out", "results.jsonl, report.md and the figures");
+        CheckFolder(output.Images, "--images", "the PNG figures");
+    }
+
+    private static void CheckFolder(string path, string option, string contents)
+    {
+        if (Directory.Exists(path) || !Path.Exists(path)) return;
+        string example = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "sweep-out";
+        throw new UsageException($"{option}: {path} is a file, but {option} takes a folder for {contents}; give a folder such as {example}");
     }
 
     private static (int Shard, int Shards) ParseShard(string text)

@@ -89,7 +89,9 @@ public sealed class TrialRecord
         }
         catch (JsonException e)
         {
-            throw new FormatException($"not valid JSON ({e.Message})");
+            // The JsonException message ends in System.Text.Json's zero-based LineNumber and
+            // BytePositionInLine, so only the position is kept, counted from 1.
+            throw new FormatException($"not valid JSON (syntax error at byte {e.BytePositionInLine + 1} of the line)");
         }
         if (node is not JsonObject json) throw new FormatException("not a JSON object");
         return Parse(json);

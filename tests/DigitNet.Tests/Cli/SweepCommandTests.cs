@@ -233,6 +233,39 @@ public class SweepCommandTests(TinySweepBaseline baseline) : IClassFixture<TinyS
             "no trial may run for a malformed configuration");
     }
 
+    [Fact]
+    public void OutFileInPlaceOfFolderIsRejected()
+    {
+        using var folder = new TempDirectory();
+        string report = folder.Write("report.md", "# old report\n"u8.ToArray());
+
+        var result = Sweep("--out", report);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        string[] lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, result.ToString());
+        Assert.Contains($"--out: {report} is a file", lines[0]);
+        Assert.Contains("takes a folder", lines[0]);
+        Assert.DoesNotContain("already exists", lines[0]);
+        Assert.Equal("# old report\n", File.ReadAllText(report));
+    }
+
+    [Fact]
+    public void GarbageResultsLineIsNamed()
+    {
+        using var folder = new TempDirectory();
+        string results = folder.Write("results.jsonl", "garbage\n"u8.ToArray());
+
+        var result = Sweep("--out", folder.Path);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        string[] lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, result.ToString());
+        Assert.Contains($"{results}: line 1 is not a valid trial record: not valid JSON", lines[0]);
+        Assert.DoesNotContain("LineNumber", lines[0]);
+        Assert.DoesNotContain("BytePositionInLine", lines[0]);
+    }
+
     [Theory]
     [InlineData("3/3")]
     [InlineData("1")]
