@@ -20,6 +20,8 @@ public static class DataLocator
         string? fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrEmpty(fromEnvironment))
         {
+            if (Directory.Exists(fromEnvironment))
+                throw new UsageException($"${EnvironmentVariable}: {fromEnvironment} is a folder; set it to the path of the digits.mat file in it");
             if (!File.Exists(fromEnvironment))
                 throw new UsageException($"${EnvironmentVariable}: file not found: {fromEnvironment}");
             return fromEnvironment;

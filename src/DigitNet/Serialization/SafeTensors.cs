@@ -218,6 +218,10 @@ public sealed class SafeTensorsFile : IDisposable
     /// <exception cref="ModelFormatException">The file is missing, unreadable or not a valid safetensors file.</exception>
     public static SafeTensorsFile Open(string path)
     {
+        // Opening a folder fails with UnauthorizedAccessException ("Access to the path is denied"), which hides the cause.
+        if (Directory.Exists(path))
+            throw new ModelFormatException($"{path} is a folder; give the path of a .safetensors model file, such as {Path.Combine(path, "model.safetensors")}");
+
         FileStream stream;
         try
         {

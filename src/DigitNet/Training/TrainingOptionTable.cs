@@ -103,7 +103,18 @@ public static class TrainingOptionTable
             if (ignore is not null && ignore.Contains(property.Name)) continue;
             var option = Find(property.Name)
                 ?? throw new OptionException($"{source}: unknown key '{property.Name}'; valid keys: {string.Join(", ", All.Select(o => o.Name))}");
-            options = option.Parse(options, JsonToText(option, property.Value, source));
+            string text = JsonToText(option, property.Value, source);
+            try
+            {
+                options = option.Parse(options, text);
+            }
+            catch (OptionException e)
+            {
+                // The parser names the command-line option, but in a file the user needs the key.
+                string optionPrefix = $"--{option.Name}: ";
+                string reason = e.Message.StartsWith(optionPrefix, StringComparison.Ordinal) ? e.Message[optionPrefix.Length..] : e.Message;
+                throw new OptionException($"{source}: key '{option.Name}': {reason}");
+            }
         }
         return options;
     }

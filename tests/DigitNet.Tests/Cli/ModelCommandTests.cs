@@ -263,6 +263,17 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void ModelFolderIsNamedAsFolder()
+    {
+        using var folder = new TempDirectory();
+        string image = Path.Combine(folder.Path, "unused.png");
+        var result = CliRunner.Run("predict", "--model", folder.Path, image);
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains($"{folder.Path} is a folder", result.StandardError);
+        Assert.DoesNotContain("denied", result.StandardError);
+    }
+
+    [Fact]
     public void ImageFolderIsNamedAsFolder()
     {
         using var folder = new TempDirectory();

@@ -148,6 +148,41 @@ public class TrainCommandTests
         AssertInputError(CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--config", config), "epochs");
     }
 
+    [Theory]
+    [InlineData("""{"epochs": 1.5}""", "config.json: key 'epochs': invalid value '1.5'; expected an integer from 1")]
+    [InlineData("""{"epochs": 0}""", "config.json: key 'epochs': invalid value '0'")]
+    [InlineData("""{"lr": -1}""", "config.json: key 'lr': invalid value '-1'")]
+    public void ConfigFileBadValueNamesFileAndKey(string json, string expected)
+    {
+        using var folder = new TempDirectory();
+        string config = folder.Write("config.json", System.Text.Encoding.UTF8.GetBytes(json));
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--config", config);
+        AssertInputError(result, expected);
+        Assert.DoesNotContain("--epochs", result.StandardError);
+        Assert.DoesNotContain("--lr", result.StandardError);
+    }
+
+    [Fact]
+    public void DataVariableFolderIsNamedAsFolder()
+    {
+        using var folder = new TempDirectory();
+        var result = CliRunner.Run(["train"], environment: new Dictionary<string, string?> { ["DIGITNET_DATA"] = folder.Path });
+        AssertInputError(result, "$DIGITNET_DATA", $"{folder.Path} is a folder");
+    }
+
+    [Theory]
+    [InlineData("train", "--metrics", "metrics.json")]
+    [InlineData("train", "--plot", "curves.png")]
+    [InlineData("gallery", "--out", "gallery.png")]
+    [InlineData("evaluate", "--plot", "evaluation.png")]
+    public void OutputFolderSuggestsMatchingFileName(string command, string option, string fileName)
+    {
+        using var folder = new TempDirectory();
+        string[] model = command == "evaluate" ? ["--model", "missing.safetensors"] : [];
+        var result = CliRunner.Run([command, .. model, option, folder.Path, "--data", TestData.DigitsMatPath]);
+        AssertInputError(result, option, "is a folder", Path.Combine(folder.Path, fileName));
+    }
+
     [Fact]
     public void CommandLineOverridesConfigFile()
     {
