@@ -18,7 +18,7 @@ namespace DigitNet.Cli
             ["train"] = (TrainCommand.Run, "train a classifier on digits.mat and report test accuracy"),
             ["sweep"] = (SweepCommand.Run, "run a grid of settings times seeds in parallel, resumable, with a Markdown report and plots"),
             ["evaluate"] = (EvaluateCommand.Run, "evaluate a model file: accuracy, per-class metrics, confusion matrix"),
-            ["predict"] = (PredictCommand.Run, "classify image files (PNG, JPEG, BMP) with a model file"),
+            ["predict"] = (PredictCommand.Run, "classify image files (PNG, JPEG, BMP, GIF, WebP) with a model file"),
             ["finetune"] = (FinetuneCommand.Run, "retrain the last layers of a model file and save the result"),
             ["gallery"] = (GalleryCommand.Run, "draw training digits next to augmented versions of them (PNG)"),
         };

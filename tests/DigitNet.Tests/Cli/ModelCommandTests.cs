@@ -293,6 +293,17 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void HelpListsSamePredictFormats()
+    {
+        const string Formats = "PNG, JPEG, BMP, GIF";
+        var overview = CliRunner.Run("--help");
+        var predictHelp = CliRunner.Run("predict", "--help");
+        Assert.Contains(Formats, predictHelp.StandardOutput);
+        Assert.Contains(Formats, overview.StandardOutput);
+        Assert.Contains("WebP", overview.StandardOutput);
+    }
+
+    [Fact]
     public void MissingModelOptionExitsWithCode2()
     {
         var result = CliRunner.Run("evaluate", "--data", TestData.DigitsMatPath);
