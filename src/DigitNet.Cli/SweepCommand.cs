@@ -6,6 +6,7 @@ using System.Text;
 using DigitNet.Cli.Plotting;
 using DigitNet.Data;
 using DigitNet.Experiments;
+using DigitNet.Serialization;
 using DigitNet.Training;
 
 namespace DigitNet.Cli;
@@ -66,6 +67,8 @@ public static class SweepCommand
         string dataPath = DataLocator.Resolve(dataOption);
         Directory.CreateDirectory(outFolder);
         string resultsPath = Path.Combine(outFolder, sharded ? $"results.shard-{shard}-of-{shards}.jsonl" : ResultsFileName);
+        CheckOutputFile(resultsPath);
+        CheckOutputFile(Path.Combine(outFolder, ReportFileName));
         var existing = ReadResults(resultsPath, repair: true);
         var done = existing.Records.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         var pending = selected.Where(t => !done.Contains(t.Id)).ToList();
@@ -127,6 +130,7 @@ public static class SweepCommand
         var planIds = plan.Trials.Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
         var others = byId.Values.Where(r => !planIds.Contains(r.Id)).ToList();
         Directory.CreateDirectory(outFolder);
+        CheckOutputFile(Path.Combine(outFolder, ReportFileName));
         AtomicFile.WriteAllText(Path.Combine(outFolder, ResultsFileName), ResultsFile.Format(ordered.Concat(others)));
         Console.Out.WriteLine(Invariant($"merged {line.Positionals.Count} file(s): {ordered.Count} of {plan.Trials.Count} trials of {suite.Name}{(others.Count > 0 ? $", plus {others.Count} record(s) of other settings kept but not reported" : "")}"));
 
@@ -158,6 +162,22 @@ public static class SweepCommand
         if (Directory.Exists(path) || !Path.Exists(path)) return;
         string example = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "sweep-out";
         throw new UsageException($"{option}: {path} is a file, but {option} takes a folder for {contents}; give a folder such as {example}");
+    }
+
+    /// <summary>
+    /// Rejects a results or report file in the --out folder that is a FIFO, device or socket before
+    /// any trial runs. Reading a FIFO would wait for a writer, and the final rename would replace it.
+    /// </summary>
+    private static void CheckOutputFile(string path)
+    {
+        try
+        {
+            OutputFile.ResolveTarget(path);
+        }
+        catch (IOException e)
+        {
+            throw new UsageException($"--out: {e.Message}");
+        }
     }
 
     private static (int Shard, int Shards) ParseShard(string text)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using DigitNet.Experiments;
+using DigitNet.Serialization;
 using DigitNet.Tests.Data;
 using DigitNet.Tests.TestUtil;
 
@@ -248,6 +249,29 @@ public class SweepCommandTests(TinySweepBaseline baseline) : IClassFixture<TinyS
         Assert.Contains("takes a folder", lines[0]);
         Assert.DoesNotContain("already exists", lines[0]);
         Assert.Equal("# old report\n", File.ReadAllText(report));
+    }
+
+    [Theory]
+    [InlineData("results.jsonl")]
+    [InlineData("report.md")]
+    public void FifoInOutFolderIsRejected(string name)
+    {
+        using var folder = new TempDirectory();
+        string fifo = Path.Combine(folder.Path, name);
+        using (var mkfifo = Process.Start("mkfifo", [fifo]) ?? throw new InvalidOperationException("could not start mkfifo"))
+        {
+            mkfifo.WaitForExit();
+            Assert.True(mkfifo.ExitCode == 0, $"mkfifo {fifo} failed");
+        }
+
+        var result = CliRunner.Run(["sweep", "--config", baseline.ConfigPath, "--data", TestData.DigitsMatPath, "--out", folder.Path],
+            timeout: TimeSpan.FromSeconds(30));
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("FIFO", result.StandardError);
+        Assert.Contains(name, result.StandardError);
+        Assert.DoesNotContain("test accuracy", result.StandardOutput);
+        Assert.Equal(FileKind.Fifo, OutputFile.GetKind(fifo));
     }
 
     [Fact]
