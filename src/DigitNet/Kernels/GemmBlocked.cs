@@ -118,7 +118,7 @@ internal static unsafe class GemmBlocked
                 }
 
                 if (block.DirectA && tileColumns <= nr / 2)
-                    GemmMicroKernels.Avx512Tile8x16Strided(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, edgeTile, nr, addToC: false);
+                    GemmMicroKernels.Avx512Tile8x16(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, edgeTile, nr, addToC: false);
                 else
                     Invoke(kernel, depth, a, b, edgeTile, nr, addToC: false);
 

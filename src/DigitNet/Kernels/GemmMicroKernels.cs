@@ -107,7 +107,7 @@ internal static unsafe class GemmMicroKernels
     /// <c>b + p * bDepthStride</c>, so the kernel reads packed panels (strides 1, 8 and 32) and
     /// panels of small products in place alike, as fast in both cases.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Avx512Tile8x32(int depth, float* a, nint aRowStride, nint aDepthStride,
         float* b, nint bDepthStride, float* c, nint ldc, bool addToC)
     {
@@ -171,7 +171,7 @@ internal static unsafe class GemmMicroKernels
     /// valid columns it does half the work of the full tile.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Avx512Tile8x16Strided(int depth, float* a, nint aRowStride, nint aDepthStride,
+    public static void Avx512Tile8x16(int depth, float* a, nint aRowStride, nint aDepthStride,
         float* b, nint bDepthStride, float* c, nint ldc, bool addToC)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
