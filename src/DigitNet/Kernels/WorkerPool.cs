@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
-using System.Runtime.InteropServices;
 
 namespace DigitNet.Kernels;
 
@@ -17,10 +16,11 @@ public interface IParallelJob
 /// </summary>
 /// <remarks>
 /// The calling thread runs range 0 and <c>ThreadCount - 1</c> dedicated background threads run the
-/// others. An idle thread spins for about 50 microseconds before it blocks on a semaphore. Jobs
-/// that follow each other closely, like the layers of one training step, so find the threads
-/// awake, and an idle pool soon uses no CPU. <see cref="Run"/> allocates nothing.
-/// Dispose the pool to stop its threads.
+/// others. Each job is a new generation: every background thread takes part in every generation
+/// once, in order, and the caller waits until all of them are done. An idle thread spins for
+/// about 50 microseconds before it blocks on a monitor. Jobs that follow each other closely,
+/// like the layers of one training step, so find the threads awake, and an idle pool soon uses
+/// no CPU. <see cref="Run"/> allocates nothing. Dispose the pool to stop its threads.
 /// </remarks>
 public sealed class WorkerPool : IDisposable
 {
@@ -34,19 +34,28 @@ public sealed class WorkerPool : IDisposable
     [ThreadStatic] private static int t_currentWorker;
 
     private readonly Thread[] _threads;
-    private readonly SemaphoreSlim[] _wakeSignals;
-    private readonly WorkerFlags[] _flags;
     private readonly Exception?[] _errors;
-    private readonly SemaphoreSlim _callerWakeSignal = new(0);
     private readonly Lock _runLock = new();
 
-    // The job being run and its index count; written before the workers are released.
+    // Background threads block on _wakeGate until the generation changes, and the caller blocks
+    // on _doneGate until _pending is zero. Each side checks its condition inside the monitor, and
+    // the other side pulses inside it, so no wake-up is lost. The counters tell the other side
+    // whether anyone might be blocked, so that a busy pool never takes the monitors.
+    private readonly object _wakeGate = new();
+    private readonly object _doneGate = new();
+    private int _blockedWorkers;
+    private int _callerBlocked;
+
+    // The job being run and its index count; written before the generation is advanced.
     private IParallelJob? _job;
     private int _count;
 
-    // Workers that have not finished the current job; the last one to finish wakes the caller.
+    // Incremented once per job. A background thread runs each generation exactly once, because
+    // the caller waits for all of them before it starts the next.
+    private long _generation;
+
+    // Background threads that have not finished the current generation.
     private int _pending;
-    private int _callerSleeping;
     private volatile bool _disposed;
 
     /// <summary>Creates a pool and starts <c>threadCount - 1</c> background threads.</summary>
@@ -58,12 +67,9 @@ public sealed class WorkerPool : IDisposable
         ThreadCount = threadCount;
 
         _errors = new Exception?[threadCount];
-        _flags = new WorkerFlags[threadCount];
-        _wakeSignals = new SemaphoreSlim[threadCount];
         _threads = new Thread[threadCount];
         for (int worker = 1; worker < threadCount; worker++)
         {
-            _wakeSignals[worker] = new SemaphoreSlim(0);
             _threads[worker] = new Thread(WorkerLoop)
             {
                 IsBackground = true,
@@ -122,20 +128,23 @@ public sealed class WorkerPool : IDisposable
 
     private void RunLocked(IParallelJob job, int count)
     {
-        int activeWorkers = Math.Min(ThreadCount, count);
-        _job = job;
-        _count = count;
-        Volatile.Write(ref _pending, activeWorkers - 1);
-
-        // Interlocked.Exchange is a full fence, so a worker that reads Go == 1 also reads the new
-        // job. Because the worker also sets Sleeping with a full fence before it checks Go, either
-        // it reads Go == 1 and does not block, or this thread reads Sleeping == 1 and releases
-        // the semaphore. A wake-up cannot be lost.
-        for (int worker = 1; worker < activeWorkers; worker++)
+        // A single index needs no other thread; waking them would only cost time.
+        bool useWorkers = count > 1;
+        if (useWorkers)
         {
-            Interlocked.Exchange(ref _flags[worker].Go, 1);
-            if (Interlocked.Exchange(ref _flags[worker].Sleeping, 0) == 1)
-                _wakeSignals[worker].Release();
+            _job = job;
+            _count = count;
+            Volatile.Write(ref _pending, ThreadCount - 1);
+
+            // Interlocked.Increment is a full fence: a worker that reads the new generation also
+            // reads the job, and either it sees the generation before it blocks or this thread
+            // sees it counted in _blockedWorkers and pulses the monitor it waits on.
+            Interlocked.Increment(ref _generation);
+            if (Volatile.Read(ref _blockedWorkers) > 0)
+            {
+                lock (_wakeGate)
+                    Monitor.PulseAll(_wakeGate);
+            }
         }
 
         WorkerPool? outerPool = t_currentPool;
@@ -152,9 +161,12 @@ public sealed class WorkerPool : IDisposable
             t_currentWorker = outerWorker;
         }
 
-        WaitForWorkers();
-        _job = null;
-        ThrowCollectedErrors(activeWorkers);
+        if (useWorkers)
+        {
+            WaitForWorkers();
+            _job = null;
+        }
+        ThrowCollectedErrors();
     }
 
     private void ExecuteRange(IParallelJob job, int count, int worker)
@@ -163,6 +175,8 @@ public sealed class WorkerPool : IDisposable
         int remainder = count % ThreadCount;
         int begin = worker * quotient + Math.Min(worker, remainder);
         int end = begin + quotient + (worker < remainder ? 1 : 0);
+        if (begin == end)
+            return;
         try
         {
             job.Execute(begin, end, worker);
@@ -175,35 +189,23 @@ public sealed class WorkerPool : IDisposable
 
     private void WaitForWorkers()
     {
-        // A wake-up is only a hint. A worker of the previous job can be descheduled between its
-        // decrement of _pending and its check of _callerSleeping, so it may take the flag set for
-        // this job and release the caller early. Every take of the flag still pairs with one
-        // release, so waiting again until _pending is zero keeps the semaphore balanced.
-        // NOTE: no test reproduces that interleaving; a stress test of 20,000 runs passed with
-        // and without this loop, so the fix rests on the reasoning above.
-        while (true)
-        {
-            if (SpinUntil(ref _pending, zero: true))
-                return;
+        if (SpinUntilZero(ref _pending))
+            return;
 
-            // Same handshake as the worker wake-up, with the roles swapped.
-            Interlocked.Exchange(ref _callerSleeping, 1);
-            if (Volatile.Read(ref _pending) == 0)
-            {
-                if (Interlocked.Exchange(ref _callerSleeping, 0) == 0)
-                    _callerWakeSignal.Wait(); // A worker already took the flag and releases once.
-                return;
-            }
-            _callerWakeSignal.Wait();
-            if (Volatile.Read(ref _pending) == 0)
-                return;
+        lock (_doneGate)
+        {
+            // The same handshake as the wake-up in RunLocked, with the roles swapped.
+            Interlocked.Exchange(ref _callerBlocked, 1);
+            while (Volatile.Read(ref _pending) != 0)
+                Monitor.Wait(_doneGate);
+            Volatile.Write(ref _callerBlocked, 0);
         }
     }
 
-    private void ThrowCollectedErrors(int activeWorkers)
+    private void ThrowCollectedErrors()
     {
         List<Exception>? errors = null;
-        for (int worker = 0; worker < activeWorkers; worker++)
+        for (int worker = 0; worker < ThreadCount; worker++)
         {
             if (_errors[worker] is { } error)
                 (errors ??= []).Add(error);
@@ -222,53 +224,61 @@ public sealed class WorkerPool : IDisposable
         int worker = (int)state!;
         t_currentPool = this;
         t_currentWorker = worker;
-        ref WorkerFlags flags = ref _flags[worker];
+        long seen = 0;
 
         while (true)
         {
-            WaitForWork(ref flags, _wakeSignals[worker]);
-            Volatile.Write(ref flags.Go, 0);
+            seen = WaitForGeneration(seen);
             if (_disposed)
                 return;
 
             ExecuteRange(_job!, _count, worker);
 
-            // Interlocked.Decrement is a full fence: see RunLocked for the handshake.
-            if (Interlocked.Decrement(ref _pending) == 0 && Interlocked.Exchange(ref _callerSleeping, 0) == 1)
-                _callerWakeSignal.Release();
+            // Interlocked.Decrement is a full fence: see WaitForWorkers for the handshake. A pulse
+            // that arrives after the caller has moved on is harmless, because it rechecks.
+            if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _callerBlocked) != 0)
+            {
+                lock (_doneGate)
+                    Monitor.Pulse(_doneGate);
+            }
         }
     }
 
-    private static void WaitForWork(ref WorkerFlags flags, SemaphoreSlim wakeSignal)
+    /// <summary>Waits until the generation differs from <paramref name="seen"/> and returns the new one.</summary>
+    private long WaitForGeneration(long seen)
     {
-        if (SpinUntil(ref flags.Go, zero: false))
-            return;
-
-        Interlocked.Exchange(ref flags.Sleeping, 1);
-        if (Volatile.Read(ref flags.Go) != 0)
+        long start = Stopwatch.GetTimestamp();
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref _generation) == seen)
         {
-            // Work arrived while going to sleep. If the runner already reset Sleeping, it
-            // releases the semaphore once, and this Wait consumes that release so that the
-            // count is back at zero for the next sleep.
-            if (Interlocked.Exchange(ref flags.Sleeping, 0) == 0)
-                wakeSignal.Wait();
-            return;
+            if (Stopwatch.GetTimestamp() - start > SpinTicks)
+            {
+                lock (_wakeGate)
+                {
+                    Interlocked.Increment(ref _blockedWorkers);
+                    while (Volatile.Read(ref _generation) == seen)
+                        Monitor.Wait(_wakeGate);
+                    Interlocked.Decrement(ref _blockedWorkers);
+                }
+                break;
+            }
+            spinner.SpinOnce(sleep1Threshold: -1);
         }
-        wakeSignal.Wait();
+        return Volatile.Read(ref _generation);
     }
 
     /// <summary>
-    /// Spins for up to <see cref="SpinTicks"/> until <paramref name="value"/> is zero (when
-    /// <paramref name="zero"/> is true) or non-zero, and returns whether it got there in time.
+    /// Spins for up to <see cref="SpinTicks"/> until <paramref name="value"/> is zero and returns
+    /// whether it got there in time.
     /// </summary>
-    private static bool SpinUntil(ref int value, bool zero)
+    private static bool SpinUntilZero(ref int value)
     {
         // SpinWait pauses at first and then yields the core now and then, which lets the awaited
         // thread run when there are more threads than cores. Sleep(1) is disabled because it
         // would add a millisecond to the hand-off.
         long start = Stopwatch.GetTimestamp();
         var spinner = new SpinWait();
-        while ((Volatile.Read(ref value) == 0) != zero)
+        while (Volatile.Read(ref value) != 0)
         {
             if (Stopwatch.GetTimestamp() - start > SpinTicks)
                 return false;
@@ -285,12 +295,9 @@ public sealed class WorkerPool : IDisposable
             if (_disposed)
                 return;
             _disposed = true;
-            for (int worker = 1; worker < ThreadCount; worker++)
-            {
-                Interlocked.Exchange(ref _flags[worker].Go, 1);
-                if (Interlocked.Exchange(ref _flags[worker].Sleeping, 0) == 1)
-                    _wakeSignals[worker].Release();
-            }
+            Interlocked.Increment(ref _generation);
+            lock (_wakeGate)
+                Monitor.PulseAll(_wakeGate);
         }
 
         for (int worker = 1; worker < ThreadCount; worker++)
@@ -298,19 +305,5 @@ public sealed class WorkerPool : IDisposable
             if (_threads[worker] != Thread.CurrentThread)
                 _threads[worker].Join();
         }
-    }
-
-    /// <summary>
-    /// Per-worker handshake flags, padded to two cache lines so that a worker spinning on its own
-    /// flag never shares a line with another worker's flag.
-    /// </summary>
-    [StructLayout(LayoutKind.Explicit, Size = 128)]
-    private struct WorkerFlags
-    {
-        /// <summary>1 when a job (or shutdown) is waiting for this worker.</summary>
-        [FieldOffset(64)] public int Go;
-
-        /// <summary>1 when the worker is blocked, or about to block, on its semaphore.</summary>
-        [FieldOffset(68)] public int Sleeping;
     }
 }
