@@ -115,20 +115,21 @@ internal static unsafe class GemmComparison
     {
         int aLength = shape.ALength, bLength = shape.BLength, cLength = shape.CLength;
 
-        // Pinned, so the same arrays serve as spans for DigitNet and as pointers for OpenBLAS.
-        float[] a = GC.AllocateUninitializedArray<float>(aLength, pinned: true);
-        float[] b = GC.AllocateUninitializedArray<float>(bLength, pinned: true);
-        float[] cDigitNet = GC.AllocateArray<float>(cLength, pinned: true);
-        float[] cOpenBlas = GC.AllocateArray<float>(cLength, pinned: true);
+        // Pinned, so the same memory serves as spans for DigitNet and as pointers for OpenBLAS, and
+        // starting on a 64-byte cache line, as Conv2D's matrices do.
+        var a = AlignedArray(aLength);
+        var b = AlignedArray(bLength);
+        var cDigitNet = AlignedArray(cLength);
+        var cOpenBlas = AlignedArray(cLength);
         var random = new Random(shape.M * 31 + shape.N * 7 + shape.K);
-        for (int i = 0; i < a.Length; i++) a[i] = (float)(random.NextDouble() * 2 - 1);
-        for (int i = 0; i < b.Length; i++) b[i] = (float)(random.NextDouble() * 2 - 1);
+        for (int i = 0; i < aLength; i++) a.Span[i] = (float)(random.NextDouble() * 2 - 1);
+        for (int i = 0; i < bLength; i++) b.Span[i] = (float)(random.NextDouble() * 2 - 1);
 
-        fixed (float* pa = a, pb = b, pc = cOpenBlas)
+        fixed (float* pa = a.Span, pb = b.Span, pc = cOpenBlas.Span)
         {
             float* aPointer = pa, bPointer = pb, cPointer = pc;
             Action digitNet = () => Gemm.Multiply(shape.TransposeA, shape.TransposeB, shape.M, shape.N, shape.K,
-                a, shape.Lda, b, shape.Ldb, cDigitNet, shape.Ldc, workers: pool);
+                a.Span, shape.Lda, b.Span, shape.Ldb, cDigitNet.Span, shape.Ldc, workers: pool);
             Action openBlas = () => OpenBlas.Multiply(shape.TransposeA, shape.TransposeB, shape.M, shape.N, shape.K,
                 aPointer, shape.Lda, bPointer, shape.Ldb, cPointer, shape.Ldc);
 
@@ -143,7 +144,7 @@ internal static unsafe class GemmComparison
             }
 
             return new ComparisonResult(shape.Flops / digitNetBest / 1e9, shape.Flops / openBlasBest / 1e9,
-                MaxRelativeDifference(cDigitNet, cOpenBlas));
+                MaxRelativeDifference(cDigitNet.Span.ToArray(), cOpenBlas.Span.ToArray()));
         }
     }
 
@@ -162,6 +163,17 @@ internal static unsafe class GemmComparison
     private const int OpenBlasSpinMilliseconds = 150;
 
     /// <summary>The largest element difference, relative to the largest magnitude in the OpenBLAS result.</summary>
+    /// <summary>Zeroed, pinned memory for <paramref name="length"/> floats, starting on a 64-byte boundary.</summary>
+    private static Memory<float> AlignedArray(int length)
+    {
+        float[] array = GC.AllocateArray<float>(length + 16, pinned: true);
+        fixed (float* start = array)
+        {
+            int offset = (int)((64 - ((nint)start & 63)) & 63) / sizeof(float);
+            return array.AsMemory(offset, length);
+        }
+    }
+
     private static double MaxRelativeDifference(float[] actual, float[] expected)
     {
         double scale = 0, difference = 0;

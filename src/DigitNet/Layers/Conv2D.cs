@@ -46,8 +46,8 @@ public sealed class Conv2D : Layer
 
     // Column matrices, one slot of ColumnRows * Stride floats (see GroupLayout) per group of the
     // batch (training) or per worker (inference). Backward overwrites a group's columns with dcol.
-    private float[] _col = [];
-    private float[] _channelMajor = []; // one [OUT, Stride] slot per worker
+    private readonly AlignedBuffer _col = new();
+    private readonly AlignedBuffer _channelMajor = new(); // one [OUT, Stride] slot per worker
     private float[] _planeSums = [];    // [N, OUT]: sum of each output plane of dy, for db
     private float[] _weightPartials = []; // [groups, OUT, ColumnRows]: dW of each group
     private Tensor? _x, _y, _dx;
@@ -134,8 +134,8 @@ public sealed class Conv2D : Layer
         var y = EnsureBuffer(ref _y, n, OutputShape);
         var layout = Layout(n);
         bool keep = training && (long)layout.Groups * layout.ColumnSlot <= KeptColumnLimit;
-        EnsureCapacity(ref _col, (keep ? layout.Groups : WorkerCount) * layout.ColumnSlot);
-        EnsureCapacity(ref _channelMajor, WorkerCount * layout.ChannelMajorSlot);
+        _col.EnsureCapacity((keep ? layout.Groups : WorkerCount) * layout.ColumnSlot);
+        _channelMajor.EnsureCapacity(WorkerCount * layout.ChannelMajorSlot);
         Run(Stage.Forward, layout, layout.Groups, keep);
         _keptBatch = keep ? n : -1;
         return y;
@@ -148,8 +148,8 @@ public sealed class Conv2D : Layer
         int n = x.Shape[0];
         var layout = Layout(n);
         bool kept = _keptBatch == n;
-        if (!kept) EnsureCapacity(ref _col, WorkerCount * layout.ColumnSlot);
-        EnsureCapacity(ref _channelMajor, WorkerCount * layout.ChannelMajorSlot);
+        if (!kept) _col.EnsureCapacity(WorkerCount * layout.ColumnSlot);
+        _channelMajor.EnsureCapacity(WorkerCount * layout.ChannelMajorSlot);
         EnsureCapacity(ref _planeSums, n * _outChannels);
         EnsureCapacity(ref _weightPartials, layout.Groups * _weight.Length);
         if (ComputesInputGradient) EnsureBuffer(ref _dx, n, InputShape);
@@ -194,10 +194,11 @@ public sealed class Conv2D : Layer
         int groupSize = Math.Min(byBudget, byCount);
         int groups = (batch + groupSize - 1) / groupSize;
 
-        // Rows a multiple of 4 KiB apart would share a few L1 sets in the products; one cache
-        // line of padding spreads them out. Without it, the 8 x 256 columns of a group of the
-        // benchmark CNN's first layer are 8 KiB apart.
-        int stride = groupSize * plane;
+        // Rows start on cache lines (a multiple of 16 floats in aligned buffers), so the products
+        // read them with whole-line loads. Rows a multiple of 4 KiB apart would share a few L1
+        // sets in the products, and one cache line of padding spreads them out. Without it, the
+        // 8 x 256 columns of a group of the benchmark CNN's first layer are 8 KiB apart.
+        int stride = (groupSize * plane + 15) / 16 * 16;
         if (stride % 1024 == 0) stride += 16;
         return new GroupLayout(groupSize, groups, stride, _geometry.ColumnRows * stride, _outChannels * stride);
     }
@@ -226,8 +227,8 @@ public sealed class Conv2D : Layer
         int count = Math.Min(layout.GroupSize, _x!.Shape[0] - first);
         int ld = count * plane;
         int stride = layout.Stride;
-        var col = _col.AsSpan((keptColumns ? group : worker) * layout.ColumnSlot, layout.ColumnSlot);
-        var channelMajor = _channelMajor.AsSpan(worker * layout.ChannelMajorSlot, layout.ChannelMajorSlot);
+        var col = _col.Slice((keptColumns ? group : worker) * layout.ColumnSlot, layout.ColumnSlot);
+        var channelMajor = _channelMajor.Slice(worker * layout.ChannelMajorSlot, layout.ChannelMajorSlot);
 
         if (stage == Stage.Forward || !keptColumns)
         {
