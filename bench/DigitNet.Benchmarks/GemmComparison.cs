@@ -117,35 +117,31 @@ internal static unsafe class GemmComparison
 
         // Pinned, so the same memory serves as spans for DigitNet and as pointers for OpenBLAS, and
         // starting on a 64-byte cache line, as Conv2D's matrices do.
-        var a = AlignedArray(aLength);
-        var b = AlignedArray(bLength);
-        var cDigitNet = AlignedArray(cLength);
-        var cOpenBlas = AlignedArray(cLength);
+        var a = Aligned(aLength);
+        var b = Aligned(bLength);
+        var cDigitNet = Aligned(cLength);
+        var cOpenBlas = Aligned(cLength);
         var random = new Random(shape.M * 31 + shape.N * 7 + shape.K);
-        for (int i = 0; i < aLength; i++) a.Span[i] = (float)(random.NextDouble() * 2 - 1);
-        for (int i = 0; i < bLength; i++) b.Span[i] = (float)(random.NextDouble() * 2 - 1);
+        for (int i = 0; i < aLength; i++) a.Start[i] = (float)(random.NextDouble() * 2 - 1);
+        for (int i = 0; i < bLength; i++) b.Start[i] = (float)(random.NextDouble() * 2 - 1);
 
-        fixed (float* pa = a.Span, pb = b.Span, pc = cOpenBlas.Span)
+        Action digitNet = () => Gemm.Multiply(shape.TransposeA, shape.TransposeB, shape.M, shape.N, shape.K,
+            a.Slice(0, aLength), shape.Lda, b.Slice(0, bLength), shape.Ldb, cDigitNet.Slice(0, cLength), shape.Ldc, workers: pool);
+        Action openBlas = () => OpenBlas.Multiply(shape.TransposeA, shape.TransposeB, shape.M, shape.N, shape.K,
+            a.Start, shape.Lda, b.Start, shape.Ldb, cOpenBlas.Start, shape.Ldc);
+
+        int digitNetCalls = Timing.CallsFor(digitNet, roundSeconds);
+        int openBlasCalls = Timing.CallsFor(openBlas, roundSeconds);
+        double digitNetBest = double.MaxValue, openBlasBest = double.MaxValue;
+        for (int round = 0; round < rounds; round++)
         {
-            float* aPointer = pa, bPointer = pb, cPointer = pc;
-            Action digitNet = () => Gemm.Multiply(shape.TransposeA, shape.TransposeB, shape.M, shape.N, shape.K,
-                a.Span, shape.Lda, b.Span, shape.Ldb, cDigitNet.Span, shape.Ldc, workers: pool);
-            Action openBlas = () => OpenBlas.Multiply(shape.TransposeA, shape.TransposeB, shape.M, shape.N, shape.K,
-                aPointer, shape.Lda, bPointer, shape.Ldb, cPointer, shape.Ldc);
-
-            int digitNetCalls = Timing.CallsFor(digitNet, roundSeconds);
-            int openBlasCalls = Timing.CallsFor(openBlas, roundSeconds);
-            double digitNetBest = double.MaxValue, openBlasBest = double.MaxValue;
-            for (int round = 0; round < rounds; round++)
-            {
-                digitNetBest = Math.Min(digitNetBest, Timing.SecondsPerCall(digitNet, digitNetCalls));
-                openBlasBest = Math.Min(openBlasBest, Timing.SecondsPerCall(openBlas, openBlasCalls));
-                WaitForOpenBlasThreads();
-            }
-
-            return new ComparisonResult(shape.Flops / digitNetBest / 1e9, shape.Flops / openBlasBest / 1e9,
-                MaxRelativeDifference(cDigitNet.Span.ToArray(), cOpenBlas.Span.ToArray()));
+            digitNetBest = Math.Min(digitNetBest, Timing.SecondsPerCall(digitNet, digitNetCalls));
+            openBlasBest = Math.Min(openBlasBest, Timing.SecondsPerCall(openBlas, openBlasCalls));
+            WaitForOpenBlasThreads();
         }
+
+        return new ComparisonResult(shape.Flops / digitNetBest / 1e9, shape.Flops / openBlasBest / 1e9,
+            MaxRelativeDifference(cDigitNet.Slice(0, cLength).ToArray(), cOpenBlas.Slice(0, cLength).ToArray()));
     }
 
     /// <summary>
@@ -163,15 +159,11 @@ internal static unsafe class GemmComparison
     private const int OpenBlasSpinMilliseconds = 150;
 
     /// <summary>The largest element difference, relative to the largest magnitude in the OpenBLAS result.</summary>
-    /// <summary>Zeroed, pinned memory for <paramref name="length"/> floats, starting on a 64-byte boundary.</summary>
-    private static Memory<float> AlignedArray(int length)
+    private static AlignedBuffer Aligned(int length)
     {
-        float[] array = GC.AllocateArray<float>(length + 16, pinned: true);
-        fixed (float* start = array)
-        {
-            int offset = (int)((64 - ((nint)start & 63)) & 63) / sizeof(float);
-            return array.AsMemory(offset, length);
-        }
+        var buffer = new AlignedBuffer();
+        buffer.EnsureCapacity(length);
+        return buffer;
     }
 
     private static double MaxRelativeDifference(float[] actual, float[] expected)

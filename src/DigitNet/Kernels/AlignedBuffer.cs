@@ -4,37 +4,47 @@ using System.Runtime.InteropServices;
 namespace DigitNet.Kernels;
 
 /// <summary>
-/// A growable float buffer whose first element lies on a 64-byte cache line. Matrices stored in
-/// it with a row stride that is a multiple of 16 floats have every row on a cache line, so the
-/// GEMM's 64-byte loads of operands it reads in place never straddle two lines.
+/// A growable, pinned float buffer whose first element lies on a 64-byte cache line. Matrices
+/// stored in it with a row stride that is a multiple of 16 floats have every row on a cache line,
+/// so the GEMM's 64-byte loads never straddle two lines. It serves the GEMM's packing buffers and
+/// the matrices that Conv2D hands to the GEMM.
 /// </summary>
-internal sealed class AlignedBuffer
+internal sealed unsafe class AlignedBuffer
 {
     private const int AlignmentFloats = 16;
 
     private float[] _array = [];
-    private int _offset;
+    private float* _start;
 
     /// <summary>Usable floats, from the aligned first element.</summary>
     public int Length { get; private set; }
 
-    /// <summary>Replaces the buffer with a zeroed one of at least <paramref name="length"/> floats when it is shorter.</summary>
-    public unsafe void EnsureCapacity(int length)
+    /// <summary>The aligned first element. The buffer is pinned, so the pointer stays valid until the buffer grows.</summary>
+    public float* Start => _start;
+
+    /// <summary>
+    /// Replaces the buffer with a zeroed one of at least <paramref name="length"/> floats when it is
+    /// shorter, growing by at least half so that slowly rising lengths reallocate rarely.
+    /// </summary>
+    public void EnsureCapacity(int length)
     {
         if (Length >= length)
             return;
 
-        // The pinned object heap never moves the array, so the offset stays valid.
-        _array = GC.AllocateArray<float>(length + AlignmentFloats, pinned: true);
+        int grown = Math.Max(length, Length + Length / 2);
+
+        // The pinned object heap never moves the array, so the pointer stays valid without `fixed`.
+        _array = GC.AllocateArray<float>(grown + AlignmentFloats, pinned: true);
         nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array));
-        _offset = (int)((64 - (address & 63)) & 63) / sizeof(float);
-        Length = length;
+        _start = (float*)((address + 63) & ~(nint)63);
+        Length = grown;
     }
 
-    /// <summary>Floats [<paramref name="start"/>, + <paramref name="length"/>) from the aligned first element.</summary>
+    /// <summary>Returns floats [<paramref name="start"/>, + <paramref name="length"/>) from the aligned first element.</summary>
     public Span<float> Slice(int start, int length)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
         ArgumentOutOfRangeException.ThrowIfGreaterThan((long)start + length, Length, nameof(length));
-        return _array.AsSpan(_offset + start, length);
+        return new Span<float>(_start + start, length);
     }
 }

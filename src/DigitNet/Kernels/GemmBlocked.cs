@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace DigitNet.Kernels;
@@ -25,8 +24,8 @@ internal static unsafe class GemmBlocked
     private const long MaxDirectProduct = 1L << 23;
 
     // Packing buffers, one pair per thread, pinned (so their addresses are stable) and grown on demand.
-    [ThreadStatic] private static float[]? t_packedA;
-    [ThreadStatic] private static float[]? t_packedB;
+    [ThreadStatic] private static AlignedBuffer? t_packedA;
+    [ThreadStatic] private static AlignedBuffer? t_packedB;
 
     /// <summary>
     /// Returns the depth of every k block but the last. It depends on k alone, never on the thread
@@ -199,20 +198,13 @@ internal static unsafe class GemmBlocked
 
     /// <summary>
     /// Returns a 64-byte aligned pointer to at least <paramref name="length"/> floats of the
-    /// thread's buffer, replacing the buffer with a larger one when needed.
+    /// thread's buffer, creating or growing the buffer when needed.
     /// </summary>
-    internal static float* GetBuffer(ref float[]? buffer, int length)
+    internal static float* GetBuffer(ref AlignedBuffer? buffer, int length)
     {
-        const int AlignmentFloats = 16;
-        if (buffer is null || buffer.Length < length + AlignmentFloats)
-        {
-            int grown = Math.Max(length + AlignmentFloats, (buffer?.Length ?? 0) * 3 / 2);
-
-            // The pinned object heap never moves the array, so the pointer stays valid without `fixed`.
-            buffer = GC.AllocateUninitializedArray<float>(grown, pinned: true);
-        }
-        nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-        return (float*)((address + 63) & ~(nint)63);
+        buffer ??= new AlignedBuffer();
+        buffer.EnsureCapacity(length);
+        return buffer.Start;
     }
 }
 

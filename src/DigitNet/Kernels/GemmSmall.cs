@@ -18,8 +18,8 @@ namespace DigitNet.Kernels;
 internal static unsafe class GemmSmall
 {
     // Gathered copies of strided vectors, so the inner loops always read with unit stride.
-    [ThreadStatic] private static float[]? t_gatherX;
-    [ThreadStatic] private static float[]? t_gatherY;
+    [ThreadStatic] private static AlignedBuffer? t_gatherX;
+    [ThreadStatic] private static AlignedBuffer? t_gatherY;
 
     /// <summary>Computes C for an operand set with m == 1, n == 1 or k == 1 (and k &gt; 0).</summary>
     public static void Multiply(in GemmOperands op)
@@ -118,7 +118,7 @@ internal static unsafe class GemmSmall
     /// Returns <paramref name="source"/> if its stride is 1, otherwise a gathered copy of its
     /// <paramref name="length"/> elements in the given thread buffer.
     /// </summary>
-    private static float* Contiguous(float* source, nint stride, int length, ref float[]? buffer)
+    private static float* Contiguous(float* source, nint stride, int length, ref AlignedBuffer? buffer)
     {
         if (stride == 1)
             return source;
