@@ -1,9 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using DigitNet.Kernels;
-using DigitNet.Losses;
-using DigitNet.Models;
-using DigitNet.Optimizers;
 using DigitNet.Tensors;
 using DigitNet.Training;
 
@@ -56,24 +52,10 @@ internal static class StepProfile
 
     private static List<(string Part, double Microseconds)> Measure(TrainingOptions options, int threads, int steps)
     {
-        var architecture = TrainingRun.BuildArchitecture(options, new TensorShape(1, 16, 16), classes: 10);
-        var network = new Network(architecture);
-        var random = new RunRandom(options.Seed);
-        network.Initialize(TrainingRun.ParseInit(options.Init), random.Initialization);
-        using var pool = threads > 1 ? new WorkerPool(threads) : null;
-        network.Workers = pool;
-        var loss = Loss.FromName(options.Loss);
-        var optimizer = TrainingRun.BuildOptimizer(options, network.Parameters);
-        optimizer.Workers = pool;
+        using var fixture = new TrainingStepFixture(options, threads);
+        var (input, labels, outputGradient) = (fixture.Input, fixture.Labels, fixture.OutputGradient);
 
-        var input = new Tensor(network.InputShape.WithBatch(options.BatchSize));
-        var outputGradient = new Tensor(network.OutputShape.WithBatch(options.BatchSize));
-        var labels = new byte[options.BatchSize];
-        var pixels = input.Span;
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = random.Shuffle.NextSingle();
-        for (int i = 0; i < labels.Length; i++) labels[i] = (byte)random.Shuffle.NextInt(10);
-
-        var layers = network.Layers;
+        var layers = fixture.Network.Layers;
         int parts = 2 * layers.Count + 3;
         var ticks = new long[parts][];
         for (int p = 0; p < parts; p++) ticks[p] = new long[steps];
@@ -89,7 +71,7 @@ internal static class StepProfile
                 y = layer.Forward(y, training: true);
                 ticks[p++][s] = Lap(ref t);
             }
-            loss.Compute(y, labels, outputGradient);
+            fixture.Loss.Compute(y, labels, outputGradient);
             ticks[p++][s] = Lap(ref t);
             Tensor? gradient = outputGradient;
             for (int i = layers.Count - 1; i >= 0 && gradient is not null; i--)
@@ -98,7 +80,7 @@ internal static class StepProfile
                 ticks[p++][s] = Lap(ref t);
             }
             while (p < parts - 2) ticks[p++][s] = 0;
-            optimizer.Step();
+            fixture.Optimizer.Step();
             ticks[p++][s] = Lap(ref t);
             ticks[p][s] = t - start;
         }
