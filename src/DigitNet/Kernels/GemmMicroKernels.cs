@@ -116,7 +116,7 @@ internal static unsafe class GemmMicroKernels
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<float> c60 = default, c61 = default, c70 = default, c71 = default;
 
-        // Rows 0-3 from a0 and rows 4-7 from a4, each at offsets 0, s, 2s and 3s.
+        // Rows 0-3 are read from a0 and rows 4-7 from a4, at offsets 0, s1, s2 and s3 (0 to 3 rows).
         float* a0 = a;
         float* a4 = a + 4 * aRowStride;
         nint s1 = aRowStride, s2 = 2 * aRowStride, s3 = 3 * aRowStride;

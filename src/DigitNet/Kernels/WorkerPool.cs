@@ -24,11 +24,10 @@ public interface IParallelJob
 /// </remarks>
 public sealed class WorkerPool : IDisposable
 {
-    // About 500 microseconds, so that the threads stay awake through a training step and an idle
-    // pool still stops burning a core within a millisecond. With 50 microseconds, the two-thread
-    // step of the 256-180-100-10 network took about 325 us in 8 of 8 processes, against 157 us,
-    // with 1,700 to 2,800 context switches a second: the threads blocked between kernels, and
-    // each wake-up made the next gap longer. With 500 microseconds, 6 of 6 took 153 to 157 us.
+    // About 500 µs, so that the threads stay awake through a training step and an idle pool still
+    // stops burning a core within a millisecond. With 50 µs, the threads of the 256-180-100-10
+    // network blocked between kernels, and each wake-up made the next gap longer. Its two-thread
+    // step took about 325 µs in 8 of 8 processes, against 153 to 157 µs in 6 of 6 with 500 µs.
     private static readonly long SpinTicks = Math.Max(1, Stopwatch.Frequency / 2_000);
 
     // The pool whose job the current thread is executing, and as which worker. Worker threads
@@ -54,7 +53,7 @@ public sealed class WorkerPool : IDisposable
     private int _count;
 
     // Incremented once per job. A background thread runs each generation exactly once, because
-    // the caller waits for all of them before it starts the next.
+    // RunLocked waits for all of them to finish before it increments the counter again.
     private long _generation;
 
     // Background threads that have not finished the current generation.
@@ -140,8 +139,8 @@ public sealed class WorkerPool : IDisposable
             Volatile.Write(ref _pending, ThreadCount - 1);
 
             // Interlocked.Increment is a full fence: a worker that reads the new generation also
-            // reads the job, and either it sees the generation before it blocks or this thread
-            // sees it counted in _blockedWorkers and pulses the monitor it waits on.
+            // reads the job. Either the worker reads the new generation before it blocks, or this
+            // thread reads it counted in _blockedWorkers and pulses the monitor it waits on.
             Interlocked.Increment(ref _generation);
             if (Volatile.Read(ref _blockedWorkers) > 0)
             {

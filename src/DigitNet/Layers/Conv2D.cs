@@ -32,8 +32,8 @@ public sealed class Conv2D : Layer
     public const int DefaultColumnBudget = 1 << 18;
 
     /// <summary>
-    /// The fewest groups a batch is split into when it has that many samples: enough to keep up to
-    /// eight threads busy with a training batch.
+    /// Minimum number of groups a batch is split into when it has at least that many samples,
+    /// enough to keep up to eight threads busy with a training batch.
     /// </summary>
     public const int MinimumGroups = 8;
 
@@ -133,11 +133,11 @@ public sealed class Conv2D : Layer
         _x = x;
         var y = EnsureBuffer(ref _y, n, OutputShape);
         var layout = Layout(n);
-        bool keep = training && (long)layout.Groups * layout.ColumnSlot <= KeptColumnLimit;
-        _col.EnsureCapacity((keep ? layout.Groups : WorkerCount) * layout.ColumnSlot);
+        bool keepColumns = training && (long)layout.Groups * layout.ColumnSlot <= KeptColumnLimit;
+        _col.EnsureCapacity((keepColumns ? layout.Groups : WorkerCount) * layout.ColumnSlot);
         _channelMajor.EnsureCapacity(WorkerCount * layout.ChannelMajorSlot);
-        Run(Stage.Forward, layout, layout.Groups, keep);
-        _keptBatch = keep ? n : -1;
+        Run(Stage.Forward, layout, layout.Groups, keepColumns);
+        _keptBatch = keepColumns ? n : -1;
         return y;
     }
 
@@ -147,19 +147,19 @@ public sealed class Conv2D : Layer
         var x = _x ?? throw new InvalidOperationException($"{Name}: Backward called before Forward");
         int n = x.Shape[0];
         var layout = Layout(n);
-        bool kept = _keptBatch == n;
-        if (!kept) _col.EnsureCapacity(WorkerCount * layout.ColumnSlot);
+        bool columnsKept = _keptBatch == n;
+        if (!columnsKept) _col.EnsureCapacity(WorkerCount * layout.ColumnSlot);
         _channelMajor.EnsureCapacity(WorkerCount * layout.ChannelMajorSlot);
         EnsureCapacity(ref _planeSums, n * _outChannels);
         EnsureCapacity(ref _weightPartials, layout.Groups * _weight.Length);
         if (ComputesInputGradient) EnsureBuffer(ref _dx, n, InputShape);
         _dy = dy;
-        Run(Stage.Backward, layout, layout.Groups, kept);
+        Run(Stage.Backward, layout, layout.Groups, columnsKept);
         _keptBatch = -1; // dcol has replaced the columns
         _dy = null;
 
         // dW = sum of the groups' partial products in group order, split over elements
-        Run(Stage.SumWeightGradient, layout, (_weight.Length + SumBlock - 1) / SumBlock, kept);
+        Run(Stage.SumWeightGradient, layout, (_weight.Length + SumBlock - 1) / SumBlock, columnsKept);
 
         // db[o] = sum over the samples, in order, of the plane sums that the groups computed
         if (_bias is not null)
@@ -208,17 +208,17 @@ public sealed class Conv2D : Layer
         if (buffer.Length < length) buffer = new float[length];
     }
 
-    private void Run(Stage stage, GroupLayout layout, int count, bool keptColumns)
+    private void Run(Stage stage, GroupLayout layout, int count, bool columnsForBatch)
     {
         _job.Stage = stage;
         _job.Layout = layout;
-        _job.KeptColumns = keptColumns;
+        _job.ColumnsForBatch = columnsForBatch;
         if (Workers is null) _job.Execute(0, count, 0);
         else Workers.Run(_job, count);
     }
 
     /// <summary>The forward or backward pass of group <paramref name="group"/>, on worker <paramref name="worker"/>.</summary>
-    private void RunGroup(Stage stage, GroupLayout layout, bool keptColumns, int group, int worker)
+    private void RunGroup(Stage stage, GroupLayout layout, bool columnsForBatch, int group, int worker)
     {
         var g = _geometry;
         int plane = g.OutputPlaneSize;
@@ -227,10 +227,10 @@ public sealed class Conv2D : Layer
         int count = Math.Min(layout.GroupSize, _x!.Shape[0] - first);
         int ld = count * plane;
         int stride = layout.Stride;
-        var col = _col.Slice((keptColumns ? group : worker) * layout.ColumnSlot, layout.ColumnSlot);
+        var col = _col.Slice((columnsForBatch ? group : worker) * layout.ColumnSlot, layout.ColumnSlot);
         var channelMajor = _channelMajor.Slice(worker * layout.ChannelMajorSlot, layout.ChannelMajorSlot);
 
-        if (stage == Stage.Forward || !keptColumns)
+        if (stage == Stage.Forward || !columnsForBatch)
         {
             for (int i = 0; i < count; i++)
                 Im2Col.Fill(_x.Sample(first + i), g, col[(i * plane)..], stride);
@@ -318,7 +318,7 @@ public sealed class Conv2D : Layer
     {
         public Stage Stage;
         public GroupLayout Layout;
-        public bool KeptColumns;
+        public bool ColumnsForBatch;
 
         public void Execute(int begin, int end, int worker)
         {
@@ -327,7 +327,7 @@ public sealed class Conv2D : Layer
                 layer.SumWeightGradient(Layout, begin, end);
                 return;
             }
-            for (int group = begin; group < end; group++) layer.RunGroup(Stage, Layout, KeptColumns, group, worker);
+            for (int group = begin; group < end; group++) layer.RunGroup(Stage, Layout, ColumnsForBatch, group, worker);
         }
     }
 }

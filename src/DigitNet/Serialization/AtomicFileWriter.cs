@@ -2,8 +2,8 @@ namespace DigitNet.Serialization;
 
 /// <summary>
 /// Writes a file through a temporary file in the same folder, flushed to disk and then renamed
-/// over the target. A rename within one file system replaces the target in one step, so a reader,
-/// or a process killed in the middle, sees either the old file or the complete new one. A symbolic
+/// over the target. A rename within one file system replaces the target in one step, so a reader
+/// finds, and a process killed in the middle leaves, either the old file or the complete new one. A symbolic
 /// link is followed, so the link stays and the file it points to is replaced.
 /// </summary>
 public static class AtomicFileWriter

@@ -98,8 +98,8 @@ public sealed class AllocationTests
         private readonly long[] _current = new long[pool.ThreadCount];
 
         /// <summary>
-        /// The fewest bytes each worker allocated between the two readings of one epoch; worker 0
-        /// is the training thread.
+        /// Minimum bytes each worker allocated between the two readings of one epoch; worker 0 is
+        /// the training thread.
         /// </summary>
         public long[] LeastBytesByWorker { get; } = Enumerable.Repeat(long.MaxValue, pool.ThreadCount).ToArray();
 
