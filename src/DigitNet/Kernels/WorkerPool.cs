@@ -11,8 +11,10 @@ public interface IParallelJob
 }
 
 /// <summary>
-/// A fixed set of threads that run one job at a time. Ranges are split statically, so a given
-/// thread count always gives the same partition and results are reproducible.
+/// A fixed set of threads that run one job at a time. <see cref="Run"/> splits ranges
+/// statically, so a given thread count always gives the same partition and results are
+/// reproducible. <see cref="RunBalanced"/> lets a faster thread take work from a slower one, for
+/// jobs whose results do not depend on which thread computes them.
 /// </summary>
 /// <remarks>
 /// The calling thread runs range 0 and <c>ThreadCount - 1</c> dedicated background threads run the
@@ -48,9 +50,18 @@ public sealed class WorkerPool : IDisposable
     private int _blockedWorkers;
     private int _callerBlocked;
 
-    // The job being run and its index count; written before the generation is advanced.
+    // The job being run, its index count and whether it is balanced; written before the
+    // generation is advanced.
     private IParallelJob? _job;
     private int _count;
+    private bool _balanced;
+
+    // For a balanced job, the indices each worker has left: the front (next to take, high 32
+    // bits) and the back (one past the last, low 32 bits) of worker w's range at [w * RangePadding].
+    // The owner takes from the front and the others from the back, each with a compare-exchange,
+    // so every index runs exactly once. The padding keeps each range on its own cache line.
+    private const int RangePadding = 8;
+    private readonly long[] _ranges;
 
     // Incremented once per job. A background thread runs each generation exactly once, because
     // RunLocked waits for all of them to finish before it increments the counter again.
@@ -69,6 +80,7 @@ public sealed class WorkerPool : IDisposable
         ThreadCount = threadCount;
 
         _errors = new Exception?[threadCount];
+        _ranges = new long[threadCount * RangePadding];
         _threads = new Thread[threadCount];
         for (int worker = 1; worker < threadCount; worker++)
         {
@@ -107,6 +119,38 @@ public sealed class WorkerPool : IDisposable
         if (count == 0)
             return;
 
+        RunCore(job, count, balanced: false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="job"/> over [0, <paramref name="count"/>) like <see cref="Run"/>, but
+    /// on more than one thread each call gets one index, and a worker that has finished its own
+    /// range takes the last indices of the others' ranges. When a core is slower, because another
+    /// process or virtual machine shares it, the faster one takes over part of its work instead
+    /// of waiting for it.
+    /// </summary>
+    /// <remarks>
+    /// Which worker runs an index depends on timing, so use it only for jobs whose result for an
+    /// index does not depend on the worker that computes it, such as jobs that give each worker
+    /// its own scratch space and nothing else. Without stealing, each worker runs the same indices
+    /// as with <see cref="Run"/>, in increasing order, so data made by one job for a range of
+    /// indices stays in the cache of the core that uses it in the next.
+    /// </remarks>
+    /// <exception cref="ObjectDisposedException">The pool has been disposed.</exception>
+    /// <exception cref="AggregateException">More than one worker threw; a single exception is rethrown as it is.</exception>
+    public void RunBalanced(IParallelJob job, int count)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (count == 0)
+            return;
+
+        RunCore(job, count, balanced: true);
+    }
+
+    private void RunCore(IParallelJob job, int count, bool balanced)
+    {
         if (ThreadCount == 1)
         {
             job.Execute(0, count, 0);
@@ -124,14 +168,24 @@ public sealed class WorkerPool : IDisposable
         lock (_runLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            RunLocked(job, count);
+            RunLocked(job, count, balanced);
         }
     }
 
-    private void RunLocked(IParallelJob job, int count)
+    private void RunLocked(IParallelJob job, int count, bool balanced)
     {
         // A single index needs no other thread; waking them would only cost time.
         bool useWorkers = count > 1;
+        _balanced = balanced && useWorkers;
+        if (_balanced)
+        {
+            for (int worker = 0; worker < ThreadCount; worker++)
+            {
+                var (begin, end) = StaticRange(count, worker);
+                Volatile.Write(ref _ranges[worker * RangePadding], Pack(begin, end));
+            }
+        }
+
         if (useWorkers)
         {
             _job = job;
@@ -173,21 +227,65 @@ public sealed class WorkerPool : IDisposable
 
     private void ExecuteRange(IParallelJob job, int count, int worker)
     {
-        int quotient = count / ThreadCount;
-        int remainder = count % ThreadCount;
-        int begin = worker * quotient + Math.Min(worker, remainder);
-        int end = begin + quotient + (worker < remainder ? 1 : 0);
-        if (begin == end)
-            return;
         try
         {
-            job.Execute(begin, end, worker);
+            if (_balanced)
+            {
+                ExecuteBalanced(job, worker);
+                return;
+            }
+
+            var (begin, end) = StaticRange(count, worker);
+            if (begin < end)
+                job.Execute(begin, end, worker);
         }
         catch (Exception error)
         {
             _errors[worker] = error;
         }
     }
+
+    /// <summary>The range of worker <paramref name="worker"/> in the static split of <paramref name="count"/> indices.</summary>
+    private (int Begin, int End) StaticRange(int count, int worker)
+    {
+        int quotient = count / ThreadCount;
+        int remainder = count % ThreadCount;
+        int begin = worker * quotient + Math.Min(worker, remainder);
+        return (begin, begin + quotient + (worker < remainder ? 1 : 0));
+    }
+
+    /// <summary>Runs the worker's own indices from the front, then the others' from the back.</summary>
+    private void ExecuteBalanced(IParallelJob job, int worker)
+    {
+        int index;
+        while ((index = Take(worker, fromFront: true)) >= 0)
+            job.Execute(index, index + 1, worker);
+
+        for (int offset = 1; offset < ThreadCount; offset++)
+        {
+            int victim = (worker + offset) % ThreadCount;
+            while ((index = Take(victim, fromFront: false)) >= 0)
+                job.Execute(index, index + 1, worker);
+        }
+    }
+
+    /// <summary>Takes the first or the last index left in a worker's range, or returns -1 when it is empty.</summary>
+    private int Take(int owner, bool fromFront)
+    {
+        ref long range = ref _ranges[owner * RangePadding];
+        while (true)
+        {
+            long packed = Volatile.Read(ref range);
+            int front = (int)(packed >> 32), back = (int)packed;
+            if (front >= back)
+                return -1;
+            long taken = fromFront ? Pack(front + 1, back) : Pack(front, back - 1);
+            if (Interlocked.CompareExchange(ref range, taken, packed) == packed)
+                return fromFront ? front : back - 1;
+        }
+    }
+
+    private static long Pack(int front, int back) => ((long)front << 32) | (uint)back;
 
     private void WaitForWorkers()
     {

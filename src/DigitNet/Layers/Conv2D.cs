@@ -213,8 +213,10 @@ public sealed class Conv2D : Layer
         _job.Stage = stage;
         _job.Layout = layout;
         _job.ColumnsForBatch = columnsForBatch;
+        // A group's result does not depend on the worker that computes it (each worker has its
+        // own scratch space), so a faster core may take groups from a slower one.
         if (Workers is null) _job.Execute(0, count, 0);
-        else Workers.Run(_job, count);
+        else Workers.RunBalanced(_job, count);
     }
 
     /// <summary>The forward or backward pass of group <paramref name="group"/>, on worker <paramref name="worker"/>.</summary>
@@ -331,3 +333,4 @@ public sealed class Conv2D : Layer
         }
     }
 }
+

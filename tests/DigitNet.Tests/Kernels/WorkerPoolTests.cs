@@ -178,6 +178,90 @@ public sealed class WorkerPoolTests
         Assert.True(allocated == 0, $"{allocated} bytes allocated by 1000 runs");
     }
 
+    [Theory]
+    [MemberData(nameof(CountsAndThreads))]
+    public void RunBalanced_CoversEveryIndexOnce(int count, int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        var job = new OrderJob(count, threads);
+
+        for (int repeat = 0; repeat < 3; repeat++)
+        {
+            job.Reset();
+            pool.RunBalanced(job, count);
+
+            var visits = new int[count];
+            foreach (var order in job.Orders)
+            {
+                foreach (int index in order)
+                    visits[index]++;
+            }
+            for (int i = 0; i < count; i++)
+                Assert.True(visits[i] == 1, $"index {i} of {count} visited {visits[i]} times with {threads} threads");
+        }
+    }
+
+    [Fact]
+    public void RunBalanced_StartsEachWorkerOnItsStaticRange()
+    {
+        using var pool = new WorkerPool(2);
+        var job = new OrderJob(8, 2);
+        pool.RunBalanced(job, 8);
+
+        // The caller starts at once on indices 0 to 3, in order. Worker 1 may wake up late and
+        // find that the caller took its range from the back, but whatever it runs starts at the
+        // front of its range, index 4, and goes up from there.
+        Assert.Equal([0, 1, 2, 3], job.Orders[0].Take(4));
+        if (job.Orders[1].Count > 0)
+            Assert.Equal(4, job.Orders[1][0]);
+        var own = job.Orders[1].Where(index => index >= 4).ToList();
+        Assert.Equal(own.Order(), own);
+    }
+
+    [Fact]
+    public void RunBalanced_FasterWorkerTakesTheSlowerOnesIndices()
+    {
+        using var pool = new WorkerPool(2);
+        var job = new SlowSecondWorkerJob();
+
+        var run = Task.Run(() => pool.RunBalanced(job, 8));
+        Assert.True(run.Wait(TimeSpan.FromSeconds(30)), "the balanced run did not finish within 30 s");
+
+        // Worker 1 is held inside index 4, the front of its range, until worker 0 has run three
+        // more indices; those can only be 7, 6 and 5, taken from the back of worker 1's range.
+        Assert.Equal([0, 1, 2, 3, 7, 6, 5], job.Orders[0]);
+        Assert.Equal([4], job.Orders[1]);
+    }
+
+    [Fact]
+    public void RunBalanced_PropagatesWorkerException()
+    {
+        using var pool = new WorkerPool(2);
+        var error = Assert.Throws<InvalidOperationException>(() => pool.RunBalanced(new IndexThrowingJob(7), 10));
+        Assert.Equal("index 7 failed", error.Message);
+
+        var job = new OrderJob(10, 2);
+        pool.RunBalanced(job, 10);
+        Assert.Equal(10, job.Orders.Sum(order => order.Count));
+    }
+
+    [Fact]
+    public void RunBalanced_AllocatesNothing()
+    {
+        using var pool = new WorkerPool(2);
+        var job = new RecordingJob(100, 2);
+        for (int repeat = 0; repeat < 10; repeat++)
+            pool.RunBalanced(job, 100);
+
+        long allocated = AllocationMeter.LeastAllocated(() =>
+        {
+            for (int repeat = 0; repeat < 1000; repeat++)
+                pool.RunBalanced(job, 100);
+        });
+
+        Assert.True(allocated == 0, $"{allocated} bytes allocated by 1000 balanced runs");
+    }
+
     [Fact]
     public void Run_AfterDispose_Throws()
     {
@@ -215,6 +299,62 @@ public sealed class WorkerPoolTests
             ThreadIds[worker] = Environment.CurrentManagedThreadId;
             for (int i = begin; i < end; i++)
                 Interlocked.Increment(ref Visits[i]);
+        }
+    }
+
+    /// <summary>Records the indices each worker ran, in the order it ran them.</summary>
+    private sealed class OrderJob(int count, int threads) : IParallelJob
+    {
+        public List<int>[] Orders { get; } = Enumerable.Range(0, threads).Select(_ => new List<int>(count)).ToArray();
+
+        public void Reset()
+        {
+            foreach (var order in Orders)
+                order.Clear();
+        }
+
+        public void Execute(int begin, int end, int worker)
+        {
+            for (int i = begin; i < end; i++)
+                Orders[worker].Add(i);
+        }
+    }
+
+    /// <summary>
+    /// Eight indices on two workers, where worker 1 stalls in index 4 until worker 0 has run three
+    /// indices after its own four. Worker 0 waits in index 0 until worker 1 has started, so that
+    /// it cannot take index 4 first.
+    /// </summary>
+    private sealed class SlowSecondWorkerJob : IParallelJob
+    {
+        private readonly ManualResetEventSlim _secondStarted = new();
+        private readonly CountdownEvent _stolen = new(3);
+
+        public List<int>[] Orders { get; } = [[], []];
+
+        public void Execute(int begin, int end, int worker)
+        {
+            Assert.Equal(begin + 1, end);
+            Orders[worker].Add(begin);
+            if (worker == 0 && begin == 0)
+                Assert.True(_secondStarted.Wait(TimeSpan.FromSeconds(10)), "worker 1 did not start index 4");
+            if (worker == 0 && begin >= 4)
+                _stolen.Signal();
+            if (worker == 1 && begin == 4)
+            {
+                _secondStarted.Set();
+                Assert.True(_stolen.Wait(TimeSpan.FromSeconds(10)), "worker 0 did not take indices from worker 1");
+            }
+        }
+    }
+
+    /// <summary>Throws from whichever worker runs index <c>throwingIndex</c>.</summary>
+    private sealed class IndexThrowingJob(int throwingIndex) : IParallelJob
+    {
+        public void Execute(int begin, int end, int worker)
+        {
+            if (begin <= throwingIndex && throwingIndex < end)
+                throw new InvalidOperationException($"index {throwingIndex} failed");
         }
     }
 
