@@ -36,6 +36,9 @@ internal static class EndToEnd
     /// <summary>Steps that the step check compares when <c>--check-steps</c> is not given.</summary>
     private const int DefaultCheckSteps = 10;
 
+    /// <summary>Rounds of the CNN's thread-scaling runs when <c>--scaling-rounds</c> is not given.</summary>
+    private const int DefaultScalingRounds = 3;
+
     public static int Run(ArgumentReader arguments)
     {
         string repository = FindRepositoryRoot();
@@ -50,10 +53,13 @@ internal static class EndToEnd
         string pyTorchType = arguments.Text("pytorch-dtype") ?? "float32";
         string python = arguments.Text("python") ?? "/usr/bin/python3";
         bool skipScaling = arguments.Flag("no-scaling");
+        int scalingRounds = arguments.Int("scaling-rounds", DefaultScalingRounds);
         bool keepFiles = arguments.Flag("keep-files");
         arguments.RejectRemaining();
         if (threads < 1)
             throw new ArgumentException("e2e: --threads must be at least 1");
+        if (scalingRounds < 1)
+            throw new ArgumentException("e2e: --scaling-rounds must be at least 1");
         if (pyTorchType is not ("float32" or "float64"))
             throw new ArgumentException($"e2e: --pytorch-dtype must be float32 or float64, got '{pyTorchType}'");
 
@@ -67,7 +73,7 @@ internal static class EndToEnd
         {
             PrintHeader(dataPath, threads);
             var rows = new List<ComparisonRow>();
-            DigitNetResult? cnnOneThread = null;
+            ScalingResult? cnnScaling = null;
             foreach (var network in networks)
             {
                 var options = network.Options with
@@ -87,17 +93,13 @@ internal static class EndToEnd
                 rows.Add(new ComparisonRow(network, options, digitNet, pyTorch));
 
                 if (network.Key == "cnn" && !skipScaling && threads != 1)
-                {
-                    Console.Error.WriteLine($"e2e: {network.Title}: DigitNet, 1 thread");
-                    cnnOneThread = TrainDigitNet(options with { Threads = 1 }, data);
-                }
+                    cnnScaling = MeasureScaling(network, options, data, scalingRounds);
             }
 
             PrintComparison(rows, threads);
             PrintStepCheck(rows);
-            var cnnRow = rows.FirstOrDefault(r => r.Network.Key == "cnn");
-            if (cnnOneThread is not null && cnnRow is not null)
-                PrintScaling(cnnOneThread, cnnRow.DigitNet, threads);
+            if (cnnScaling is not null)
+                PrintScaling(cnnScaling);
             Console.WriteLine($"Load average (1, 5, 15 min) at the end: {MachineInfo.LoadAverage()}");
             return 0;
         }
@@ -119,7 +121,9 @@ internal static class EndToEnd
     }
 
     /// <summary>Throughput, accuracy and steady-state allocation of one DigitNet training run.</summary>
-    internal sealed record DigitNetResult(double SamplesPerSecond, double TestAccuracy, double BytesPerBatch, int Threads);
+    /// <param name="EpochSamplesPerSecond">Training throughput of each epoch.</param>
+    internal sealed record DigitNetResult(double SamplesPerSecond, double TestAccuracy, double BytesPerBatch, int Threads,
+        double[] EpochSamplesPerSecond);
 
     /// <summary>What bench/pytorch_train.py prints as JSON.</summary>
     /// <param name="Dtype">Floating-point type of the PyTorch training run, float32 or float64.</param>
@@ -155,9 +159,9 @@ internal static class EndToEnd
         // Epoch 2 is steady state: every buffer has been sized by epoch 1 and its evaluation.
         var probe = new AllocationProbe(options.Epochs >= 2 ? 2 : 1);
         var outcome = TrainingRun.Run(options, data, batchProgress: probe);
-        double medianSeconds = Median(outcome.Training.Epochs.Select(epoch => epoch.Seconds));
-        return new DigitNetResult(data.Train.Count / medianSeconds, outcome.Test.Accuracy, probe.BytesPerBatch,
-            TrainingRun.ThreadCount(options));
+        double[] epochRates = outcome.Training.Epochs.Select(epoch => data.Train.Count / epoch.Seconds).ToArray();
+        return new DigitNetResult(Median(epochRates), outcome.Test.Accuracy, probe.BytesPerBatch,
+            TrainingRun.ThreadCount(options), epochRates);
     }
 
     private static double Median(IEnumerable<double> values)
@@ -246,15 +250,44 @@ internal static class EndToEnd
         Console.WriteLine();
     }
 
-    private static void PrintScaling(DigitNetResult oneThread, DigitNetResult many, int threads)
+    /// <summary>The CNN trained on one thread and on several, in alternating rounds.</summary>
+    private sealed record ScalingResult(int Threads, DigitNetResult[] OneThread, DigitNetResult[] Many);
+
+    /// <summary>
+    /// Trains the network on one thread and on <c>options.Threads</c> in turn, <paramref name="rounds"/>
+    /// times each. On a shared machine the speed of a core changes over minutes (other virtual
+    /// machines on the same host compete for its caches and memory), so runs that take turns see
+    /// the same spells, where one run of each would compare two different machines.
+    /// </summary>
+    private static ScalingResult MeasureScaling(BenchmarkNetwork network, TrainingOptions options, DataSplits data, int rounds)
     {
-        Console.WriteLine("DigitNet CNN thread scaling (same run settings):");
+        var oneThread = new DigitNetResult[rounds];
+        var many = new DigitNetResult[rounds];
+        for (int round = 0; round < rounds; round++)
+        {
+            Console.Error.WriteLine($"e2e: {network.Title}: scaling round {round + 1} of {rounds}, DigitNet on 1 and {options.Threads} threads");
+            oneThread[round] = TrainDigitNet(options with { Threads = 1 }, data);
+            many[round] = TrainDigitNet(options, data);
+        }
+        return new ScalingResult(options.Threads, oneThread, many);
+    }
+
+    private static void PrintScaling(ScalingResult scaling)
+    {
+        Console.WriteLine($"DigitNet CNN thread scaling: {scaling.OneThread.Length} rounds, each training the CNN on 1 thread and then on {scaling.Threads}.");
+        Console.WriteLine("Samples per second of the median epoch over all rounds, and of each round's median epoch.");
         Console.WriteLine();
-        Console.WriteLine("| threads | samples/s | speed-up | test accuracy |");
-        Console.WriteLine("|--:|--:|--:|--:|");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| 1 | {oneThread.SamplesPerSecond:N0} | 1.00 | {oneThread.TestAccuracy:P1} |"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {threads} | {many.SamplesPerSecond:N0} | {many.SamplesPerSecond / oneThread.SamplesPerSecond:F2} | {many.TestAccuracy:P1} |"));
+        Console.WriteLine("| threads | samples/s | speed-up | each round, samples/s | test accuracy |");
+        Console.WriteLine("|--:|--:|--:|---|--:|");
+        double baseline = Median(scaling.OneThread.SelectMany(run => run.EpochSamplesPerSecond));
+        foreach (var (threads, runs) in new[] { (1, scaling.OneThread), (scaling.Threads, scaling.Many) })
+        {
+            double rate = Median(runs.SelectMany(run => run.EpochSamplesPerSecond));
+            string rounds = string.Join(", ", runs.Select(run => run.SamplesPerSecond.ToString("N0", CultureInfo.InvariantCulture)));
+            string accuracies = string.Join(", ", runs.Select(run => run.TestAccuracy.ToString("P1", CultureInfo.InvariantCulture)).Distinct());
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {threads} | {rate:N0} | {rate / baseline:F2} | {rounds} | {accuracies} |"));
+        }
         Console.WriteLine();
     }
 

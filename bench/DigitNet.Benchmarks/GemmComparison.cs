@@ -76,6 +76,7 @@ internal static unsafe class GemmComparison
         int rounds = arguments.Int("rounds", 5);
         double roundSeconds = arguments.Double("round-ms", 100) / 1000;
         bool squaresOnly = arguments.Flag("squares-only");
+        string? only = arguments.Text("only");
         arguments.RejectRemaining();
 
         OpenBlas.EnsureLoaded();
@@ -90,6 +91,12 @@ internal static unsafe class GemmComparison
 
         var shapes = GemmShape.Squares(sizes).ToList();
         if (!squaresOnly) shapes.AddRange(GemmShape.Training);
+        if (only is not null)
+        {
+            shapes = shapes.Where(shape => shape.Name.Contains(only, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (shapes.Count == 0)
+                throw new ArgumentException($"--only {only}: no product's name contains it; the names are in the first column of a full run.");
+        }
 
         Console.WriteLine("| product | m x n x k, op | threads | DigitNet GFLOP/s | OpenBLAS GFLOP/s | DigitNet / OpenBLAS | max relative difference |");
         Console.WriteLine("|---|---|--:|--:|--:|--:|--:|");
@@ -158,7 +165,6 @@ internal static unsafe class GemmComparison
 
     private const int OpenBlasSpinMilliseconds = 150;
 
-    /// <summary>The largest element difference, relative to the largest magnitude in the OpenBLAS result.</summary>
     private static AlignedBuffer Aligned(int length)
     {
         var buffer = new AlignedBuffer();
@@ -166,6 +172,7 @@ internal static unsafe class GemmComparison
         return buffer;
     }
 
+    /// <summary>The largest element difference, relative to the largest magnitude in the OpenBLAS result.</summary>
     private static double MaxRelativeDifference(float[] actual, float[] expected)
     {
         double scale = 0, difference = 0;

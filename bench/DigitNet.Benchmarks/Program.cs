@@ -49,13 +49,15 @@ public static class Program
                       --rounds 5          timed rounds per library; the best counts
                       --round-ms 100      length of a round in milliseconds
                       --squares-only      skip the training shapes
+                      --only TEXT         only the products whose name contains TEXT, e.g. conv1
           e2e       train the same networks in DigitNet and PyTorch on digits.mat and compare
                       --data PATH         digits.mat (default ../shared/data/digits.mat)
                       --threads 2         threads for both frameworks
                       --networks LIST     comma-separated subset of baseline,mlp,cnn (default all)
                       --epochs N          override every network's epoch count
                       --python PATH       Python with torch 1.13 (default /usr/bin/python3)
-                      --no-scaling        skip the CNN 1-thread run
+                      --no-scaling        skip the CNN thread-scaling runs
+              --scaling-rounds 3  rounds of the CNN on 1 thread, then on --threads, in turn
                       --seed N            seed of the initial weights and sample order (default 1)
                       --check-steps N     SGD steps that the step check compares, 0 to skip it (default 10)
                       --pytorch-dtype T   float32 (default) or float64 for the PyTorch training run

@@ -26,10 +26,10 @@ internal static class StepProfile
         Console.WriteLine();
         foreach (string line in MachineInfo.Describe())
             Console.WriteLine($"- {line}");
-        Console.WriteLine($"- Median of {steps} steps on random images, in microseconds");
+        Console.WriteLine($"- Median of {steps} steps on random images, in microseconds; the thread counts take turns every {RoundSteps} steps");
         Console.WriteLine();
 
-        var columns = threadCounts.Select(t => Measure(benchmark.Options, t, steps)).ToArray();
+        var columns = Measure(benchmark.Options, threadCounts, steps);
         Console.Write("| part |");
         foreach (int t in threadCounts) Console.Write($" {t} thread(s) µs |");
         Console.WriteLine(threadCounts.Length > 1 ? " speed-up |" : "");
@@ -50,48 +50,73 @@ internal static class StepProfile
         return 0;
     }
 
-    private static List<(string Part, double Microseconds)> Measure(TrainingOptions options, int threads, int steps)
+    // Steps per round. The thread counts take turns round by round, so a slow spell of the
+    // machine (other virtual machines on the same host) falls on all of them alike.
+    private const int RoundSteps = 10;
+    private const int WarmupSteps = 20;
+
+    private static List<(string Part, double Microseconds)>[] Measure(TrainingOptions options, int[] threadCounts, int steps)
     {
-        using var fixture = new TrainingStepFixture(options, threads);
-        var (input, labels, outputGradient) = (fixture.Input, fixture.Labels, fixture.OutputGradient);
-
-        var layers = fixture.Network.Layers;
-        int parts = 2 * layers.Count + 3;
-        var ticks = new long[parts][];
-        for (int p = 0; p < parts; p++) ticks[p] = new long[steps];
-
-        for (int step = -20; step < steps; step++)
+        var fixtures = threadCounts.Select(threads => new TrainingStepFixture(options, threads)).ToArray();
+        try
         {
-            int s = Math.Max(step, 0);
-            int p = 0;
-            long t = Stopwatch.GetTimestamp(), start = t;
-            var y = input;
-            foreach (var layer in layers)
+            int parts = 2 * fixtures[0].Network.Layers.Count + 3;
+            var ticks = fixtures.Select(_ => Enumerable.Range(0, parts).Select(_ => new long[steps]).ToArray()).ToArray();
+            for (int f = 0; f < fixtures.Length; f++)
             {
-                y = layer.Forward(y, training: true);
-                ticks[p++][s] = Lap(ref t);
+                for (int step = 0; step < WarmupSteps; step++)
+                    TimeStep(fixtures[f], ticks[f], 0);
             }
-            fixture.Loss.Compute(y, labels, outputGradient);
-            ticks[p++][s] = Lap(ref t);
-            Tensor? gradient = outputGradient;
-            for (int i = layers.Count - 1; i >= 0 && gradient is not null; i--)
-            {
-                gradient = layers[i].Backward(gradient);
-                ticks[p++][s] = Lap(ref t);
-            }
-            while (p < parts - 2) ticks[p++][s] = 0;
-            fixture.Optimizer.Step();
-            ticks[p++][s] = Lap(ref t);
-            ticks[p][s] = t - start;
-        }
 
-        var names = new List<string>();
-        foreach (var layer in layers) names.Add($"forward {layer.Name}: {layer.Describe()}");
-        names.Add("loss");
-        for (int i = layers.Count - 1; i >= 0; i--) names.Add($"backward {layers[i].Name}");
-        names.Add("optimiser step");
-        names.Add("**whole step**");
-        return names.Select((name, p) => (name, Median(ticks[p]) * 1e6 / Stopwatch.Frequency)).ToList();
+            for (int first = 0; first < steps; first += RoundSteps)
+            {
+                for (int f = 0; f < fixtures.Length; f++)
+                {
+                    for (int step = first; step < Math.Min(steps, first + RoundSteps); step++)
+                        TimeStep(fixtures[f], ticks[f], step);
+                }
+            }
+
+            var layers = fixtures[0].Network.Layers;
+            var names = new List<string>();
+            foreach (var layer in layers) names.Add($"forward {layer.Name}: {layer.Describe()}");
+            names.Add("loss");
+            for (int i = layers.Count - 1; i >= 0; i--) names.Add($"backward {layers[i].Name}");
+            names.Add("optimiser step");
+            names.Add("**whole step**");
+            return ticks.Select(column => names.Select((name, p) => (name, Median(column[p]) * 1e6 / Stopwatch.Frequency)).ToList()).ToArray();
+        }
+        finally
+        {
+            foreach (var fixture in fixtures) fixture.Dispose();
+        }
+    }
+
+    /// <summary>Runs one step, layer by layer, and stores the time of each part at index <paramref name="step"/>.</summary>
+    private static void TimeStep(TrainingStepFixture fixture, long[][] ticks, int step)
+    {
+        var layers = fixture.Network.Layers;
+        int parts = ticks.Length;
+        int p = 0;
+        long t = Stopwatch.GetTimestamp(), start = t;
+        var y = fixture.Input;
+        foreach (var layer in layers)
+        {
+            y = layer.Forward(y, training: true);
+            ticks[p++][step] = Lap(ref t);
+        }
+        fixture.Loss.Compute(y, fixture.Labels, fixture.OutputGradient);
+        ticks[p++][step] = Lap(ref t);
+        Tensor? gradient = fixture.OutputGradient;
+        for (int i = layers.Count - 1; i >= 0 && gradient is not null; i--)
+        {
+            gradient = layers[i].Backward(gradient);
+            ticks[p++][step] = Lap(ref t);
+        }
+        while (p < parts - 2) ticks[p++][step] = 0;
+        fixture.Optimizer.Step();
+        ticks[p++][step] = Lap(ref t);
+        ticks[p][step] = t - start;
     }
 
     private static long Lap(ref long timestamp)
