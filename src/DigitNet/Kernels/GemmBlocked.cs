@@ -58,7 +58,7 @@ internal static unsafe class GemmBlocked
         // there, packing costs a large share of the time. Only edge panels are packed, with zeros.
         // B rows a multiple of 4 KiB apart all fall into the same few L1 sets, so such a B is
         // packed: for 16x2048x9 (a convolution with 9 weights per filter) in place ran 20% slower.
-        bool directA = kernel.Kind == GemmKernelKind.Avx512 && (long)op.M * op.N * op.K <= MaxDirectProduct;
+        bool directA = kernel.Kind != GemmKernelKind.Portable && (long)op.M * op.N * op.K <= MaxDirectProduct;
         bool directB = directA && !op.TransposeB && op.Ldb % 1024 != 0;
 
         for (int k0 = 0; k0 < op.K; k0 += maxDepth)
@@ -116,10 +116,7 @@ internal static unsafe class GemmBlocked
                     continue;
                 }
 
-                if (block.DirectA && tileColumns <= nr / 2)
-                    GemmMicroKernels.Avx512Tile8x16(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, edgeTile, nr, addToC: false);
-                else
-                    Invoke(kernel, depth, a, b, edgeTile, nr, addToC: false);
+                ComputeEdgeTile(kernel, block.DirectA, depth, a, b, tileRows, tileColumns, edgeTile);
 
                 if (op.TransposeC)
                 {
@@ -134,14 +131,35 @@ internal static unsafe class GemmBlocked
         }
     }
 
-    /// <summary>Runs the kernel on two packed panels, and the AVX-512 kernel with the panels' strides otherwise.</summary>
+    /// <summary>
+    /// Computes an edge tile into <paramref name="tile"/> (row stride: the kernel's columns), with
+    /// a narrower kernel where one covers the valid part: each does the FMAs of the full kernel
+    /// for its rows and columns, in the same order, at a fraction of the cost.
+    /// </summary>
+    private static void ComputeEdgeTile(GemmKernel kernel, bool directA, int depth, in Panel a, in Panel b,
+        int tileRows, int tileColumns, float* tile)
+    {
+        int nr = kernel.Columns;
+        if (kernel.Kind == GemmKernelKind.Avx512 && directA && tileColumns <= nr / 2)
+            GemmMicroKernels.Avx512Tile8x16(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, tile, nr, addToC: false);
+        else if (kernel.Kind == GemmKernelKind.Avx2 && tileRows <= 4)
+            GemmMicroKernels.Avx2Tile4x16(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, tile, nr, addToC: false);
+        else if (kernel.Kind == GemmKernelKind.Avx2 && tileColumns <= nr / 2)
+            GemmMicroKernels.Avx2Tile6x8(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, tile, nr, addToC: false);
+        else
+            Invoke(kernel, depth, a, b, tile, nr, addToC: false);
+    }
+
+    /// <summary>Runs the kernel on two packed panels, and the AVX-512 or AVX2 kernel with the panels' strides otherwise.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Invoke(GemmKernel kernel, int depth, in Panel a, in Panel b, float* c, nint ldc, bool addToC)
     {
         if (a.DepthStride == kernel.Rows && b.DepthStride == kernel.Columns)
             kernel.Invoke(depth, a.Start, b.Start, c, ldc, addToC);
-        else
+        else if (kernel.Kind == GemmKernelKind.Avx512)
             GemmMicroKernels.Avx512Tile8x32(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, c, ldc, addToC);
+        else
+            GemmMicroKernels.Avx2Tile6x16(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, c, ldc, addToC);
     }
 
     /// <summary>A panel of A or B: element (r, p) at <c>Start[r * RowStride + p * DepthStride]</c>; B panels are read as rows, so their RowStride is unused.</summary>

@@ -80,7 +80,7 @@ internal readonly struct GemmKernel
                 GemmMicroKernels.Avx512Tile8x32(depth, a, 1, 8, b, 32, c, ldc, addToC);
                 break;
             case GemmKernelKind.Avx2:
-                GemmMicroKernels.Avx2Tile6x16(depth, a, b, c, ldc, addToC);
+                GemmMicroKernels.Avx2Tile6x16(depth, a, 1, 6, b, 16, c, ldc, addToC);
                 break;
             default:
                 GemmMicroKernels.PortableTile4x2V(depth, a, b, c, ldc, addToC);
@@ -226,40 +226,50 @@ internal static unsafe class GemmMicroKernels
         sum1.Store(c + 16);
     }
 
-    /// <summary>6 x 16 tile with AVX2 and FMA: 12 accumulators, 2 B loads and 6 broadcasts per step of k.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Avx2Tile6x16(int depth, float* a, float* b, float* c, nint ldc, bool addToC)
+    /// <summary>
+    /// 6 x 16 tile with AVX2 and FMA: 12 accumulators, 2 B loads and 6 broadcasts per step of k.
+    /// Operands are addressed as in <see cref="Avx512Tile8x32"/>, so the kernel reads packed
+    /// panels (strides 1, 6 and 16) and panels of small products in place alike.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void Avx2Tile6x16(int depth, float* a, nint aRowStride, nint aDepthStride,
+        float* b, nint bDepthStride, float* c, nint ldc, bool addToC)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
         Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default;
 
+        // Rows 0-2 are read from a0 and rows 3-5 from a3, at offsets 0, s1 and s2 (0 to 2 rows).
+        float* a0 = a;
+        float* a3 = a + 3 * aRowStride;
+        nint s1 = aRowStride, s2 = 2 * aRowStride;
         for (int p = 0; p < depth; p++)
         {
             Vector256<float> b0 = Vector256.Load(b);
             Vector256<float> b1 = Vector256.Load(b + 8);
 
-            Vector256<float> ai = Vector256.Create(a[0]);
+            Vector256<float> ai = Vector256.Create(a0[0]);
             c00 = Fma.MultiplyAdd(ai, b0, c00);
             c01 = Fma.MultiplyAdd(ai, b1, c01);
-            ai = Vector256.Create(a[1]);
+            ai = Vector256.Create(a0[s1]);
             c10 = Fma.MultiplyAdd(ai, b0, c10);
             c11 = Fma.MultiplyAdd(ai, b1, c11);
-            ai = Vector256.Create(a[2]);
+            ai = Vector256.Create(a0[s2]);
             c20 = Fma.MultiplyAdd(ai, b0, c20);
             c21 = Fma.MultiplyAdd(ai, b1, c21);
-            ai = Vector256.Create(a[3]);
+            ai = Vector256.Create(a3[0]);
             c30 = Fma.MultiplyAdd(ai, b0, c30);
             c31 = Fma.MultiplyAdd(ai, b1, c31);
-            ai = Vector256.Create(a[4]);
+            ai = Vector256.Create(a3[s1]);
             c40 = Fma.MultiplyAdd(ai, b0, c40);
             c41 = Fma.MultiplyAdd(ai, b1, c41);
-            ai = Vector256.Create(a[5]);
+            ai = Vector256.Create(a3[s2]);
             c50 = Fma.MultiplyAdd(ai, b0, c50);
             c51 = Fma.MultiplyAdd(ai, b1, c51);
 
-            a += 6;
-            b += 16;
+            a0 += aDepthStride;
+            a3 += aDepthStride;
+            b += bDepthStride;
         }
 
         StoreRow256(c, c00, c01, addToC);
@@ -268,6 +278,90 @@ internal static unsafe class GemmMicroKernels
         StoreRow256(c + 3 * ldc, c30, c31, addToC);
         StoreRow256(c + 4 * ldc, c40, c41, addToC);
         StoreRow256(c + 5 * ldc, c50, c51, addToC);
+    }
+
+    /// <summary>
+    /// The top four rows of <see cref="Avx2Tile6x16"/>, with the same FMA order, for edge panels
+    /// of at most 4 valid rows: 32 rows split into 6-row panels leave 2, which the full kernel
+    /// would compute at the cost of 6.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Avx2Tile4x16(int depth, float* a, nint aRowStride, nint aDepthStride,
+        float* b, nint bDepthStride, float* c, nint ldc, bool addToC)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default, c30 = default, c31 = default;
+
+        nint s1 = aRowStride, s2 = 2 * aRowStride, s3 = 3 * aRowStride;
+        for (int p = 0; p < depth; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            Vector256<float> b1 = Vector256.Load(b + 8);
+
+            Vector256<float> ai = Vector256.Create(a[0]);
+            c00 = Fma.MultiplyAdd(ai, b0, c00);
+            c01 = Fma.MultiplyAdd(ai, b1, c01);
+            ai = Vector256.Create(a[s1]);
+            c10 = Fma.MultiplyAdd(ai, b0, c10);
+            c11 = Fma.MultiplyAdd(ai, b1, c11);
+            ai = Vector256.Create(a[s2]);
+            c20 = Fma.MultiplyAdd(ai, b0, c20);
+            c21 = Fma.MultiplyAdd(ai, b1, c21);
+            ai = Vector256.Create(a[s3]);
+            c30 = Fma.MultiplyAdd(ai, b0, c30);
+            c31 = Fma.MultiplyAdd(ai, b1, c31);
+
+            a += aDepthStride;
+            b += bDepthStride;
+        }
+
+        StoreRow256(c, c00, c01, addToC);
+        StoreRow256(c + ldc, c10, c11, addToC);
+        StoreRow256(c + 2 * ldc, c20, c21, addToC);
+        StoreRow256(c + 3 * ldc, c30, c31, addToC);
+    }
+
+    /// <summary>
+    /// The left half of <see cref="Avx2Tile6x16"/>, with the same FMA order, for edge panels of
+    /// at most 8 valid columns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Avx2Tile6x8(int depth, float* a, nint aRowStride, nint aDepthStride,
+        float* b, nint bDepthStride, float* c, nint ldc, bool addToC)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+
+        float* a0 = a;
+        float* a3 = a + 3 * aRowStride;
+        nint s1 = aRowStride, s2 = 2 * aRowStride;
+        for (int p = 0; p < depth; p++)
+        {
+            Vector256<float> b0 = Vector256.Load(b);
+            c0 = Fma.MultiplyAdd(Vector256.Create(a0[0]), b0, c0);
+            c1 = Fma.MultiplyAdd(Vector256.Create(a0[s1]), b0, c1);
+            c2 = Fma.MultiplyAdd(Vector256.Create(a0[s2]), b0, c2);
+            c3 = Fma.MultiplyAdd(Vector256.Create(a3[0]), b0, c3);
+            c4 = Fma.MultiplyAdd(Vector256.Create(a3[s1]), b0, c4);
+            c5 = Fma.MultiplyAdd(Vector256.Create(a3[s2]), b0, c5);
+            a0 += aDepthStride;
+            a3 += aDepthStride;
+            b += bDepthStride;
+        }
+
+        StoreHalfRow256(c, c0, addToC);
+        StoreHalfRow256(c + ldc, c1, addToC);
+        StoreHalfRow256(c + 2 * ldc, c2, addToC);
+        StoreHalfRow256(c + 3 * ldc, c3, addToC);
+        StoreHalfRow256(c + 4 * ldc, c4, addToC);
+        StoreHalfRow256(c + 5 * ldc, c5, addToC);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHalfRow256(float* c, Vector256<float> sum, bool addToC)
+    {
+        if (addToC)
+            sum += Vector256.Load(c);
+        sum.Store(c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
