@@ -25,10 +25,17 @@ namespace DigitNet.Cli
 
         public static int Main(string[] args)
         {
-            if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+            if (args.Length == 0)
+            {
+                // No command is a usage error: the usage goes to standard error, so that output
+                // meant for a pipe or a file never holds it.
+                Console.Error.Write(Usage());
+                return UsageExitCode;
+            }
+            if (args[0] is "--help" or "-h" or "help")
             {
                 Console.Out.Write(Usage());
-                return args.Length == 0 ? UsageExitCode : 0;
+                return 0;
             }
             if (args[0] == "--version")
             {

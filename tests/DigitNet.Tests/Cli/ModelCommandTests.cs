@@ -304,6 +304,19 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void NoCommandPrintsUsageToStandardErrorWithCode2()
+    {
+        var result = CliRunner.Run();
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("usage: digitnet COMMAND", result.StandardError);
+        Assert.Equal("", result.StandardOutput);
+
+        var help = CliRunner.Run("--help");
+        Assert.True(help.ExitCode == 0, help.ToString());
+        Assert.Contains("usage: digitnet COMMAND", help.StandardOutput);
+    }
+
+    [Fact]
     public void MissingModelOptionExitsWithCode2()
     {
         var result = CliRunner.Run("evaluate", "--data", TestData.DigitsMatPath);

@@ -117,7 +117,8 @@ public class SweepCommandTests(TinySweepBaseline baseline) : IClassFixture<TinyS
         AssertSuccess(result);
         Assert.Contains("2 already in", result.StandardOutput);
         Assert.Contains($", {TrialCount - 2} to run", result.StandardOutput);
-        Assert.Contains("incomplete last line", result.StandardOutput);
+        Assert.Contains("incomplete last line", result.StandardError);
+        Assert.DoesNotContain("incomplete last line", result.StandardOutput);
         Assert.Equal(TrialCount, File.ReadAllLines(resultsPath).Length);
         Assert.Equal(RecordsWithoutTiming(Path.Combine(baseline.OutFolder, "results.jsonl")), RecordsWithoutTiming(resultsPath));
         Assert.Equal(ReportWithoutSeconds(baseline.OutFolder), ReportWithoutSeconds(outFolder));
