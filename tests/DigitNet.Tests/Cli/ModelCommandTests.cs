@@ -213,7 +213,7 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
         var result = CliRunner.Run("predict", "--model", model, image);
         Assert.True(result.ExitCode == 2, $"{kind}: {result}");
         Assert.StartsWith("digitnet predict: error: ", result.StandardError);
-        Assert.Equal(1, result.StandardError.TrimEnd('\n').Split('\n').Length);
+        Assert.Single(result.StandardError.TrimEnd('\n').Split('\n'));
         Assert.Contains(model, result.StandardError);
     }
 

@@ -104,14 +104,14 @@ public sealed class WorkerPoolTests
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
-    public void NestedRun_RunsInlineWithoutDeadlock(int threads)
+    public async Task NestedRun_RunsInlineWithoutDeadlock(int threads)
     {
         using var pool = new WorkerPool(threads);
         var outer = new NestedJob(pool, innerCount: 50);
 
         // A deadlock would hang the test run, so the call runs on another thread with a timeout.
         var run = Task.Run(() => pool.Run(outer, 6));
-        Assert.True(run.Wait(TimeSpan.FromSeconds(30)), "nested Run did not finish within 30 s");
+        Assert.True(await FinishesWithin(run, TimeSpan.FromSeconds(30)), "nested Run did not finish within 30 s");
 
         for (int i = 0; i < 6; i++)
         {
@@ -134,7 +134,7 @@ public sealed class WorkerPoolTests
     }
 
     [Fact]
-    public void Run_ManyTinyJobsAndIdleGaps()
+    public async Task Run_ManyTinyJobsAndIdleGaps()
     {
         // Back-to-back runs exercise the spinning hand-off; the pauses let the workers block on
         // their semaphores, which exercises the sleeping hand-off. A lost wake-up hangs here.
@@ -155,7 +155,7 @@ public sealed class WorkerPoolTests
                     Thread.Sleep(5);
             }
         });
-        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "3000 runs did not finish within 60 s");
+        Assert.True(await FinishesWithin(run, TimeSpan.FromSeconds(60)), "3000 runs did not finish within 60 s");
     }
 
     [Theory]
@@ -219,13 +219,13 @@ public sealed class WorkerPoolTests
     }
 
     [Fact]
-    public void RunBalanced_FasterWorkerTakesTheSlowerOnesIndices()
+    public async Task RunBalanced_FasterWorkerTakesTheSlowerOnesIndices()
     {
         using var pool = new WorkerPool(2);
         var job = new SlowSecondWorkerJob();
 
         var run = Task.Run(() => pool.RunBalanced(job, 8));
-        Assert.True(run.Wait(TimeSpan.FromSeconds(30)), "the balanced run did not finish within 30 s");
+        Assert.True(await FinishesWithin(run, TimeSpan.FromSeconds(30)), "the balanced run did not finish within 30 s");
 
         // Worker 1 is held inside index 4, the front of its range, until worker 0 has run three
         // more indices; those can only be 7, 6 and 5, taken from the back of worker 1's range.
@@ -283,6 +283,19 @@ public sealed class WorkerPoolTests
     public void DefaultThreadCount_IsProcessorCount()
     {
         Assert.Equal(Environment.ProcessorCount, WorkerPool.DefaultThreadCount);
+    }
+
+    /// <summary>
+    /// Returns whether <paramref name="task"/> finished within <paramref name="limit"/>, and
+    /// rethrows its exception if it failed. A hang in the pool so fails the test instead of
+    /// stopping the test run.
+    /// </summary>
+    private static async Task<bool> FinishesWithin(Task task, TimeSpan limit)
+    {
+        if (await Task.WhenAny(task, Task.Delay(limit)) != task)
+            return false;
+        await task;
+        return true;
     }
 
     private sealed class RecordingJob(int count, int threads) : IParallelJob
