@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DigitNet.Cli.Imaging;
+using DigitNet.Data;
 using DigitNet.Serialization;
 using DigitNet.Tensors;
 using DigitNet.Training;
@@ -41,42 +42,89 @@ public static class PredictCommand
         }
         int size = inputShape[1];
 
-        // Every file is decoded before anything is printed, so a bad file fails the command cleanly.
-        var images = line.Positionals.Select(path => (Path: path, Pixels: DigitImage.LoadFramed(path, size))).ToList();
+        // A file that cannot be read or framed gets an error of its own and the other files are
+        // still classified, so one bad file does not lose the results of the good ones.
+        var outcomes = line.Positionals.Select(path => LoadInput(path, size)).ToList();
+        var framed = outcomes.Where(o => o.Error is null).ToList();
+        if (framed.Count > 0)
+            Classify(model, framed, size);
 
-        int classes = model.Network.ClassCount;
-        var batch = new float[images.Count * size * size];
-        for (int i = 0; i < images.Count; i++)
-        {
-            var sample = batch.AsSpan(i * size * size, size * size);
-            images[i].Pixels.CopyTo(sample);
-            model.Preprocessing.Apply(sample);
-        }
-        var output = model.Network.Forward(new Tensor(inputShape.WithBatch(images.Count), batch), training: false);
-
-        var results = new List<(string Path, int Predicted, float[] Probabilities)>();
-        for (int i = 0; i < images.Count; i++)
-        {
-            var probabilities = new float[classes];
-            model.Loss.ToProbabilities(output.Sample(i), probabilities);
-            results.Add((images[i].Path, Evaluator.ArgMax(output.Sample(i)), probabilities));
-        }
-
+        foreach (var outcome in outcomes.Where(o => o.Error is not null))
+            Console.Error.WriteLine($"digitnet predict: error: {outcome.Error}");
         if (json)
         {
-            Console.Out.WriteLine(ToJson(model, results, show ? images.Select(i => i.Pixels).ToList() : null, size)
+            Console.Out.WriteLine(ToJson(model, outcomes, show, size)
                 .ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            return 0;
         }
-        for (int i = 0; i < results.Count; i++)
+        else
         {
-            Console.Out.Write(FormatText(model.ClassNames, results[i]));
-            if (show) Console.Out.Write(Render(images[i].Pixels, size));
+            foreach (var outcome in framed)
+            {
+                Console.Out.Write(FormatText(model.ClassNames, outcome));
+                if (show) Console.Out.Write(Render(outcome.Pixels!, size));
+            }
         }
-        return 0;
+        return outcomes.Count == framed.Count ? 0 : Program.UsageExitCode;
     }
 
-    private static string FormatText(IReadOnlyList<string> names, (string Path, int Predicted, float[] Probabilities) result)
+    /// <summary>Runs the framed images through the network as one batch and stores each prediction in its outcome.</summary>
+    private static void Classify(LoadedModel model, List<Outcome> framed, int size)
+    {
+        var batch = new float[framed.Count * size * size];
+        for (int i = 0; i < framed.Count; i++)
+        {
+            var sample = batch.AsSpan(i * size * size, size * size);
+            framed[i].Pixels.CopyTo(sample);
+            model.Preprocessing.Apply(sample);
+        }
+        var output = model.Network.Forward(new Tensor(model.Network.InputShape.WithBatch(framed.Count), batch), training: false);
+
+        for (int i = 0; i < framed.Count; i++)
+        {
+            var probabilities = new float[model.Network.ClassCount];
+            model.Loss.ToProbabilities(output.Sample(i), probabilities);
+            framed[i].Predicted = Evaluator.ArgMax(output.Sample(i));
+            framed[i].Probabilities = probabilities;
+        }
+    }
+
+    /// <summary>One image file: its framed input and prediction, or the one-line error that stopped it.</summary>
+    private sealed class Outcome(string path)
+    {
+        public string Path { get; } = path;
+        public float[]? Pixels { get; init; }
+        public string? Error { get; init; }
+        public int Predicted { get; set; }
+        public float[] Probabilities { get; set; } = [];
+    }
+
+    /// <summary>
+    /// Decodes and frames one image file. Returns the error as a one-line message that starts with
+    /// the file name in place of throwing, so the caller can go on with the other files.
+    /// </summary>
+    private static Outcome LoadInput(string path, int size)
+    {
+        try
+        {
+            return new Outcome(path) { Pixels = DigitImage.LoadFramed(path, size) };
+        }
+        catch (DataFormatException e)
+        {
+            return new Outcome(path) { Error = OneLine(e.Message) };
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return new Outcome(path) { Error = $"{path}: permission denied; make the file readable" };
+        }
+        catch (IOException e)
+        {
+            return new Outcome(path) { Error = $"{path}: reading the file failed ({OneLine(e.Message)})" };
+        }
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    private static string FormatText(IReadOnlyList<string> names, Outcome result)
     {
         var text = new StringBuilder();
         text.Append(string.Create(CultureInfo.InvariantCulture,
@@ -104,23 +152,30 @@ public static class PredictCommand
         return text.ToString();
     }
 
-    private static JsonObject ToJson(LoadedModel model, List<(string Path, int Predicted, float[] Probabilities)> results,
-        List<float[]>? inputs, int size)
+    /// <summary>
+    /// The JSON document: one entry in "predictions" per file, in the order given. A file that
+    /// failed has only "file" and "error", the same message as on standard error.
+    /// </summary>
+    private static JsonObject ToJson(LoadedModel model, List<Outcome> outcomes, bool show, int size)
     {
         var array = new JsonArray();
-        for (int i = 0; i < results.Count; i++)
+        foreach (var outcome in outcomes)
         {
-            var (path, predicted, probabilities) = results[i];
+            if (outcome.Error is not null)
+            {
+                array.Add(new JsonObject { ["file"] = outcome.Path, ["error"] = outcome.Error });
+                continue;
+            }
             var item = new JsonObject
             {
-                ["file"] = path,
-                ["predicted"] = model.ClassNames[predicted],
-                ["index"] = predicted,
-                ["confidence"] = probabilities[predicted],
-                ["probabilities"] = new JsonArray(probabilities.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray()),
+                ["file"] = outcome.Path,
+                ["predicted"] = model.ClassNames[outcome.Predicted],
+                ["index"] = outcome.Predicted,
+                ["confidence"] = outcome.Probabilities[outcome.Predicted],
+                ["probabilities"] = new JsonArray(outcome.Probabilities.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray()),
             };
-            if (inputs is not null)
-                item["input"] = new JsonArray(inputs[i].Select(p => (JsonNode?)JsonValue.Create(p)).ToArray());
+            if (show)
+                item["input"] = new JsonArray(outcome.Pixels!.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray());
             array.Add(item);
         }
         return new JsonObject
@@ -141,8 +196,12 @@ public static class PredictCommand
         to grayscale, inverted when the ink is dark on a light background, cropped to the ink's
         bounding box, scaled into the frame and centred (docs/predict.md has the details).
 
+        A file that cannot be read or shows no digit gets a one-line error on standard error, the
+        other files are still classified, and the exit code is 2.
+
           --model FILE            model file written by 'digitnet train --out' or 'digitnet finetune --out'
-          --json                  print the results as JSON: per file the prediction and the probabilities
+          --json                  print the results as JSON: per file the prediction and the probabilities,
+                                  or "file" and "error" for a file that failed
           --show                  also print the framed input the network saw (as text, or as "input" in JSON)
 
         """;

@@ -49,7 +49,7 @@ public static class DigitImage
         if (Directory.Exists(path))
             throw new DataFormatException($"{path} is a folder; give the image files in it, such as {Path.Combine(path, "digit.png")}");
         if (!File.Exists(path))
-            throw new DataFormatException($"image file not found: {path}");
+            throw new DataFormatException($"{path}: image file not found");
 
         // The codec reads the file on demand, so a large non-image file is never loaded whole.
         using var codec = SKCodec.Create(path, out var openResult);
