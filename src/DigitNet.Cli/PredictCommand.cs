@@ -195,6 +195,7 @@ public static class PredictCommand
         network sees it, each image is turned into input framed like the training data: converted
         to grayscale, inverted when the ink is dark on a light background, cropped to the ink's
         bounding box, scaled into the frame and centred (docs/predict.md has the details).
+        An image of the model's input size (16x16) with light ink on a dark background is used as is.
 
         A file that cannot be read or shows no digit gets a one-line error on standard error, the
         other files are still classified, and the exit code is 2.

@@ -152,4 +152,13 @@ public sealed class PredictBatchTests(TrainedModelFixture fixture) : IClassFixtu
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("the other files are still classified", result.StandardOutput.ReplaceLineEndings(" "));
     }
+
+    [Fact]
+    public void HelpNamesUnchangedInputSize()
+    {
+        var result = CliRunner.Run("predict", "--help");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("An image of the model's input size (16x16) with light ink on a dark background is used as is.", result.StandardOutput);
+    }
 }
