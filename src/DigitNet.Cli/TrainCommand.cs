@@ -107,8 +107,28 @@ public static class TrainCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"{option}: cannot write to folder {folder} ({e.Message}); choose another location");
+            throw new UsageException($"{option}: cannot write to folder {folder} ({DescribeWriteFailure(e)}); choose another location");
         }
+    }
+
+    /// <summary>
+    /// States in plain words why a new file could not be created in a folder. The exception's own
+    /// message is not used because it names the hidden probe file, which the user never asked for.
+    /// </summary>
+    private static string DescribeWriteFailure(Exception e)
+    {
+        // On Unix, .NET raises UnauthorizedAccessException for EACCES and EPERM, FileNotFoundException
+        // for ENOENT, and a plain IOException whose HResult is the errno for most other errors.
+        // ENOSPC (28) and EROFS (30) have the same numbers on Linux and macOS.
+        const int NoSpace = 28, ReadOnlyFileSystem = 30;
+        return e switch
+        {
+            UnauthorizedAccessException => "permission denied",
+            FileNotFoundException or DirectoryNotFoundException => "the folder does not accept new files, as in /proc or another special file system",
+            IOException { HResult: ReadOnlyFileSystem } => "read-only file system",
+            IOException { HResult: NoSpace } => "no space left on the device",
+            _ => $"creating a file there failed with error code {e.HResult}",
+        };
     }
 
     private static string Describe(StopReason reason) => reason switch

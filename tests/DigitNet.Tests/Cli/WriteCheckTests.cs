@@ -1,0 +1,48 @@
+using DigitNet.Cli;
+using DigitNet.Tests.Data;
+using DigitNet.Tests.TestUtil;
+
+namespace DigitNet.Tests.Cli;
+
+/// <summary>
+/// <see cref="TrainCommand.CheckWritable"/> on folders where no file can be created. The message
+/// gives the reason in plain words, not the .NET exception text that names the hidden probe file.
+/// </summary>
+public sealed class WriteCheckTests
+{
+    private const string ProbeName = ".digitnet-write-test";
+
+    [Fact]
+    public void ProcFolderIsNamedSpecial()
+    {
+        var error = Assert.Throws<UsageException>(() => TrainCommand.CheckWritable("/proc/x.safetensors", "--out", "model.safetensors"));
+
+        Assert.Equal(
+            "--out: cannot write to folder /proc (the folder does not accept new files, as in /proc or another special file system); choose another location",
+            error.Message);
+    }
+
+    [Fact]
+    public void SysFolderGivesReasonWithoutProbe()
+    {
+        // Creating a file in /sys fails with EACCES even for root on Linux, or with EROFS where /sys is mounted read-only.
+        var error = Assert.Throws<UsageException>(() => TrainCommand.CheckWritable("/sys/x.json", "--metrics", "metrics.json"));
+
+        Assert.StartsWith("--metrics: cannot write to folder /sys (", error.Message);
+        Assert.True(error.Message.Contains("(permission denied)") || error.Message.Contains("(read-only file system)"), error.Message);
+        Assert.DoesNotContain(ProbeName, error.Message);
+    }
+
+    [Fact]
+    public void TrainOutInProcFailsWithPlainReason()
+    {
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--epochs", "1", "--out", "/proc/x.safetensors");
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        string error = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("digitnet train: error: --out: cannot write to folder /proc (the folder does not accept new files", error);
+        Assert.DoesNotContain(ProbeName, error);
+        Assert.DoesNotContain("Could not find file", error);
+        Assert.DoesNotContain("epoch", result.StandardOutput);
+    }
+}
