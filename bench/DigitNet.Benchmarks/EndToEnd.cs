@@ -255,9 +255,9 @@ internal static class EndToEnd
 
     /// <summary>
     /// Trains the network on one thread and on <c>options.Threads</c> in turn, <paramref name="rounds"/>
-    /// times each. On a shared machine the speed of a core changes over minutes (other virtual
-    /// machines on the same host compete for its caches and memory), so runs that take turns see
-    /// the same spells, where one run of each would compare two different machines.
+    /// times each. On a shared machine the speed of a core changes over minutes. Runs that take
+    /// turns see the same slow and fast spells, where one run of each would compare two
+    /// different machines.
     /// </summary>
     private static ScalingResult MeasureScaling(BenchmarkNetwork network, TrainingOptions options, DataSplits data, int rounds)
     {

@@ -51,7 +51,7 @@ internal static class StepProfile
     }
 
     // Steps per round. The thread counts take turns round by round, so a slow spell of the
-    // machine (other virtual machines on the same host) falls on all of them alike.
+    // machine falls on all of them alike.
     private const int RoundSteps = 10;
     private const int WarmupSteps = 20;
 

@@ -125,12 +125,11 @@ public sealed class WorkerPool : IDisposable
     /// <summary>
     /// Runs <paramref name="job"/> over [0, <paramref name="count"/>) like <see cref="Run"/>, but
     /// on more than one thread each call gets one index, and a worker that has finished its own
-    /// range takes the last indices of the others' ranges. When a core is slower, because another
-    /// process or virtual machine shares it, the faster one takes over part of its work instead
-    /// of waiting for it.
+    /// range takes the last indices of the others' ranges. When one core runs slower than the
+    /// other, the faster one takes over part of its work instead of waiting for it.
     /// </summary>
     /// <remarks>
-    /// Which worker runs an index depends on timing, so use it only for jobs whose result for an
+    /// Which worker runs an index depends on timing. So use it only for jobs whose result for an
     /// index does not depend on the worker that computes it, such as jobs that give each worker
     /// its own scratch space and nothing else. Without stealing, each worker runs the same indices
     /// as with <see cref="Run"/>, in increasing order, so data made by one job for a range of

@@ -202,7 +202,7 @@ public sealed class WorkerPoolTests
     }
 
     [Fact]
-    public void RunBalanced_StartsEachWorkerOnItsStaticRange()
+    public void RunBalanced_StartsOnStaticRanges()
     {
         using var pool = new WorkerPool(2);
         var job = new OrderJob(8, 2);
@@ -219,7 +219,7 @@ public sealed class WorkerPoolTests
     }
 
     [Fact]
-    public async Task RunBalanced_FasterWorkerTakesTheSlowerOnesIndices()
+    public async Task RunBalanced_FastWorkerSteals()
     {
         using var pool = new WorkerPool(2);
         var job = new SlowSecondWorkerJob();
@@ -228,7 +228,7 @@ public sealed class WorkerPoolTests
         Assert.True(await FinishesWithin(run, TimeSpan.FromSeconds(30)), "the balanced run did not finish within 30 s");
 
         // Worker 1 is held inside index 4, the front of its range, until worker 0 has run three
-        // more indices; those can only be 7, 6 and 5, taken from the back of worker 1's range.
+        // more indices. Those can only be 7, 6 and 5, taken from the back of worker 1's range.
         Assert.Equal([0, 1, 2, 3, 7, 6, 5], job.Orders[0]);
         Assert.Equal([4], job.Orders[1]);
     }
