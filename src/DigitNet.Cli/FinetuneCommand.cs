@@ -58,6 +58,7 @@ public static class FinetuneCommand
         var model = ModelFile.Load(modelPath);
         var data = DigitsMat.Load(DataLocator.Resolve(options.Data));
         EvaluateCommand.CheckCompatible(model, data.Train, modelPath);
+        TrainCommand.NoteWholeBatch(options, data.Train.Count);
 
         var withParameters = model.Network.Layers.Where(layer => layer.Parameters.Count > 0).Select(layer => layer.Name).ToList();
         if (trainLayers > withParameters.Count)

@@ -34,6 +34,7 @@ public static class TrainCommand
         if (plotPath is not null) CheckWritable(plotPath, "--plot", "curves.png");
         string dataPath = DataLocator.Resolve(options.Data);
         var data = DigitsMat.Load(dataPath);
+        NoteWholeBatch(options, data.Train.Count);
 
         var progress = new ConsoleProgress();
         var outcome = TrainingRun.Run(
@@ -72,6 +73,19 @@ public static class TrainCommand
             if (!quiet) Console.Out.WriteLine($"model written to {modelPath}");
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Notes on standard error when <c>--batch-size</c> is larger than the training split, which
+    /// the trainer then uses as one batch per epoch, so that a mistyped size does not pass unseen.
+    /// </summary>
+    internal static void NoteWholeBatch(TrainingOptions options, int trainCount)
+    {
+        if (options.BatchSize > trainCount)
+        {
+            Console.Error.WriteLine(
+                $"note: --batch-size {options.BatchSize} is larger than the {trainCount} training samples, so each epoch is one batch of all {trainCount}");
+        }
     }
 
     /// <summary>

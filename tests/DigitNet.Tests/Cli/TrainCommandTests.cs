@@ -81,6 +81,21 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void OversizedBatchGetsNote()
+    {
+        using var folder = new TempDirectory();
+        string path = SmallDigits().Save(folder.Path, "small.mat");
+
+        var result = CliRunner.Run("train", "--data", path, "--batch-size", "100000", "--epochs", "1");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("note: --batch-size 100000 is larger than the 20 training samples", result.StandardError);
+
+        var fitting = CliRunner.Run("train", "--data", path, "--batch-size", "20", "--epochs", "1");
+        Assert.True(fitting.ExitCode == 0, fitting.ToString());
+        Assert.DoesNotContain("note:", fitting.StandardError);
+    }
+
+    [Fact]
     public void LabelOutOfRangeIsNamed()
     {
         using var folder = new TempDirectory();
