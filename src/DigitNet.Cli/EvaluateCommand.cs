@@ -185,7 +185,7 @@ public static class EvaluateCommand
         model made with the highest confidence.
 
           --model FILE            model file written by 'digitnet train --out' or 'digitnet finetune --out'
-          --data FILE             path of digits.mat (default: $DIGITNET_DATA, then ./data/digits.mat)
+          --data PATH             path of digits.mat (default: $DIGITNET_DATA, then ./data/digits.mat)
           --split NAME            train, valid or test (default test)
           --mistakes N            number of most confident mistakes to list and plot (default 10)
           --json                  print the report as JSON: accuracy, loss, confusion, per_class, mistakes

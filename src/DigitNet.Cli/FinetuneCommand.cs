@@ -127,20 +127,26 @@ public static class FinetuneCommand
         text.AppendLine("and writes the new model. If no epoch beats the loaded model on the validation metric, the");
         text.AppendLine("loaded weights are kept. Reports test accuracy and loss before and after.");
         text.AppendLine();
-        text.AppendLine("  --model FILE            model file to start from");
-        text.AppendLine("  --out FILE              where to write the fine-tuned model");
-        text.AppendLine("  --train-layers N        number of last layers with parameters to train (default 1)");
-        text.AppendLine("  --config FILE.json      read settings from a JSON object whose keys are the option names below");
-        text.AppendLine("  --json                  print the before/after summary as JSON");
-        text.AppendLine("  --quiet                 print only the before/after lines");
+        var commandRows = new List<(string Label, string Description)>
+        {
+            ("--model FILE", "model file to start from"),
+            ("--out FILE", "where to write the fine-tuned model"),
+            ("--train-layers N", "number of last layers with parameters to train (default 1)"),
+            ("--config FILE.json", "read settings from a JSON object whose keys are the option names below"),
+            ("--json", "print the before/after summary as JSON"),
+            ("--quiet", "print only the before/after lines"),
+        };
+        var settingRows = TrainingOptionTable.All
+            .Where(option => Array.IndexOf(ModelSettings, option.Name) < 0)
+            .Select(OptionHelp.Row)
+            .ToList();
+        int labelWidth = OptionHelp.LabelWidth(commandRows.Concat(settingRows));
+
+        OptionHelp.Append(text, commandRows, labelWidth);
         text.AppendLine();
         text.AppendLine("Training settings (defaults for fine-tuning: --lr 0.01 --momentum 0.9 --epochs 10 --patience 3");
         text.AppendLine("--batch-size 32 --stop-on loss); the architecture settings come from the model file:");
-        foreach (var option in TrainingOptionTable.All)
-        {
-            if (Array.IndexOf(ModelSettings, option.Name) < 0)
-                text.AppendLine($"  --{option.Name,-21} {option.Help}");
-        }
+        OptionHelp.Append(text, settingRows, labelWidth);
         return text.ToString();
     }
 }

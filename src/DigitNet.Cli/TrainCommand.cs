@@ -185,14 +185,16 @@ public static class TrainCommand
         text.AppendLine("and reports accuracy and loss on the test split. With no options it trains the classic");
         text.AppendLine("baseline: 256-50-10 sigmoid network, squared error, learning rate 0.2, batch size 1, 10 epochs.");
         text.AppendLine();
-        text.AppendLine("  --config FILE.json      read settings from a JSON object whose keys are the option names below;");
-        text.AppendLine("                          options on the command line override it");
-        text.AppendLine("  --metrics FILE.json     write per-epoch metrics, test metrics and settings as JSON");
-        text.AppendLine("  --out FILE.safetensors  save the trained model (the best epoch's weights when --patience is set)");
-        text.AppendLine("  --plot FILE.png         draw training and validation loss and accuracy per epoch");
-        text.AppendLine("  --quiet                 print only the test result");
-        foreach (var option in TrainingOptionTable.All)
-            text.AppendLine($"  --{option.Name,-21} {option.Help}");
+        var rows = new List<(string Label, string Description)>
+        {
+            ("--config FILE.json", "read settings from a JSON object whose keys are the option names below;\noptions on the command line override it"),
+            ("--metrics FILE.json", "write per-epoch metrics, test metrics and settings as JSON"),
+            ("--out FILE.safetensors", "save the trained model (the best epoch's weights when --patience is set)"),
+            ("--plot FILE.png", "draw training and validation loss and accuracy per epoch"),
+            ("--quiet", "print only the test result"),
+        };
+        rows.AddRange(TrainingOptionTable.All.Select(OptionHelp.Row));
+        OptionHelp.Append(text, rows);
         return text.ToString();
     }
 }
