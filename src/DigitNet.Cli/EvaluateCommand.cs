@@ -163,6 +163,7 @@ public static class EvaluateCommand
         return new JsonObject
         {
             ["model"] = modelPath,
+            ["architecture"] = model.Network.Architecture.LayersText,
             ["split"] = splitName,
             ["count"] = result.Count,
             ["correct"] = result.Correct,

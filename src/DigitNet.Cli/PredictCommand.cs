@@ -53,7 +53,7 @@ public static class PredictCommand
             Console.Error.WriteLine($"digitnet predict: error: {outcome.Error}");
         if (json)
         {
-            Console.Out.WriteLine(ToJson(model, outcomes, show, size)
+            Console.Out.WriteLine(ToJson(modelPath, model, outcomes, show, size)
                 .ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         }
         else
@@ -153,10 +153,11 @@ public static class PredictCommand
     }
 
     /// <summary>
-    /// The JSON document: one entry in "predictions" per file, in the order given. A file that
-    /// failed has only "file" and "error", the same message as on standard error.
+    /// The JSON document: "model" is the model file path as given and "architecture" its layer
+    /// list, as in evaluate --json. "predictions" has one entry per file, in the order given. A file
+    /// that failed has only "file" and "error", the same message as on standard error.
     /// </summary>
-    private static JsonObject ToJson(LoadedModel model, List<Outcome> outcomes, bool show, int size)
+    private static JsonObject ToJson(string modelPath, LoadedModel model, List<Outcome> outcomes, bool show, int size)
     {
         var array = new JsonArray();
         foreach (var outcome in outcomes)
@@ -180,7 +181,8 @@ public static class PredictCommand
         }
         return new JsonObject
         {
-            ["model"] = model.Network.Architecture.LayersText,
+            ["model"] = modelPath,
+            ["architecture"] = model.Network.Architecture.LayersText,
             ["labels"] = new JsonArray(model.ClassNames.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
             ["input_size"] = size,
             ["predictions"] = array,

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using DigitNet.Tests.Data;
+using DigitNet.Tests.TestUtil;
+using SkiaSharp;
+
+namespace DigitNet.Tests.Cli;
+
+/// <summary>Tests of the top-level fields that predict --json and evaluate --json share, which must mean the same in both.</summary>
+public sealed class JsonFieldTests(TrainedModelFixture fixture) : IClassFixture<TrainedModelFixture>, IDisposable
+{
+    private readonly TempDirectory _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    /// <summary>Writes the first test sample as a 16x16 grayscale PNG, white ink on black.</summary>
+    private string WriteDigitPng()
+    {
+        var sample = fixture.Splits.Test.Sample(0);
+        using var bitmap = new SKBitmap(16, 16, SKColorType.Gray8, SKAlphaType.Opaque);
+        for (int y = 0; y < 16; y++)
+        {
+            for (int x = 0; x < 16; x++)
+            {
+                byte value = (byte)Math.Clamp(MathF.Round(sample[y * 16 + x]), 0, 255);
+                bitmap.SetPixel(x, y, new SKColor(value, value, value));
+            }
+        }
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return _folder.Write("digit.png", data.ToArray());
+    }
+
+    private static JsonElement ParseRoot(CliResult result)
+    {
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.StandardOutput);
+        return json.RootElement.Clone();
+    }
+
+    [Fact]
+    public void PredictAndEvaluateShareModelFields()
+    {
+        string architecture = fixture.Model.Network.Architecture.LayersText;
+        var predict = ParseRoot(CliRunner.Run("predict", "--model", fixture.ModelPath, "--json", WriteDigitPng()));
+        var evaluate = ParseRoot(CliRunner.Run("evaluate", "--model", fixture.ModelPath, "--data", TestData.DigitsMatPath, "--json", "--mistakes", "0"));
+
+        foreach (var (command, root) in new[] { ("predict", predict), ("evaluate", evaluate) })
+        {
+            Assert.True(root.TryGetProperty("model", out var model), $"{command} --json has no \"model\"");
+            Assert.True(model.GetString() == fixture.ModelPath, $"{command} --json: \"model\" should be the model file path {fixture.ModelPath}, got {model}");
+            Assert.True(root.TryGetProperty("architecture", out var layers), $"{command} --json has no \"architecture\"");
+            Assert.True(layers.GetString() == architecture, $"{command} --json: \"architecture\" should be '{architecture}', got {layers}");
+        }
+    }
+}
