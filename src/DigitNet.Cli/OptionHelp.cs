@@ -12,47 +12,14 @@ public static class OptionHelp
     /// <summary>Spaces between the longest label and its description.</summary>
     private const int ColumnGap = 2;
 
-    /// <summary>Value placeholders of the training settings, in the style of the other commands' help.</summary>
-    private static readonly Dictionary<string, string> Placeholders = new()
-    {
-        ["data"] = "PATH",
-        ["scaling"] = "NAME",
-        ["hidden"] = "SIZES",
-        ["activation"] = "NAME",
-        ["loss"] = "NAME",
-        ["layers"] = "LIST",
-        ["bias"] = "BOOL",
-        ["dropout"] = "P",
-        ["init"] = "NAME",
-        ["optimizer"] = "NAME",
-        ["lr"] = "RATE",
-        ["momentum"] = "M",
-        ["momentum-kind"] = "NAME",
-        ["weight-decay"] = "LAMBDA",
-        ["schedule"] = "NAME",
-        ["step-every"] = "EPOCHS",
-        ["step-factor"] = "FACTOR",
-        ["warmup"] = "EPOCHS",
-        ["epochs"] = "N",
-        ["batch-size"] = "N",
-        ["patience"] = "EPOCHS",
-        ["stop-on"] = "METRIC",
-        ["seed"] = "N",
-        ["threads"] = "N",
-        ["augment"] = "NAME",
-        ["rotate"] = "DEGREES",
-        ["translate"] = "PIXELS",
-        ["scale"] = "FRACTION",
-        ["rotated-copies"] = "ANGLES",
-    };
 
     /// <summary>
-    /// Returns the placeholder for the value of <paramref name="option"/>, such as N for --epochs.
-    /// A setting missing from the table gets a placeholder for its value kind, so it never shows bare.
+    /// Returns the placeholder for the value of <paramref name="option"/>: its own, such as RATE
+    /// for --lr, or else one for its value kind, such as N for --epochs, so it never shows bare.
     /// </summary>
     public static string Placeholder(TrainingOption option)
     {
-        if (Placeholders.TryGetValue(option.Name, out string? placeholder)) return placeholder;
+        if (option.Placeholder is { } placeholder) return placeholder;
         return option.Kind switch
         {
             OptionValueKind.Integer => "N",

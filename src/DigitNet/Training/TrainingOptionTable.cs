@@ -16,7 +16,14 @@ public sealed record TrainingOption(
     OptionValueKind Kind,
     string Help,
     Func<TrainingOptions, string, TrainingOptions> Parse,
-    Func<TrainingOptions, JsonNode?> Format);
+    Func<TrainingOptions, JsonNode?> Format)
+{
+    /// <summary>
+    /// The word that stands for the value in help text, such as RATE in <c>--lr RATE</c>. When it
+    /// is null, the help picks a word from <see cref="Kind"/>.
+    /// </summary>
+    public string? Placeholder { get; init; }
+}
 
 /// <summary>Thrown for an invalid setting; the message names the setting and the value.</summary>
 public sealed class OptionException(string message) : Exception(message);
@@ -47,35 +54,35 @@ public static class TrainingOptionTable
     /// <summary>Every setting, in help order.</summary>
     public static IReadOnlyList<TrainingOption> All { get; } =
     [
-        Text("data", "path of digits.mat (default: $DIGITNET_DATA, then ./data/digits.mat)", (o, v) => o with { Data = v }, o => o.Data),
+        Text("data", "path of digits.mat (default: $DIGITNET_DATA, then ./data/digits.mat)", (o, v) => o with { Data = v }, o => o.Data) with { Placeholder = "PATH" },
         Choice("scaling", Scalings, "input scaling: none, scale255 (x/255), classic (0.01..1.0) or standardize (per pixel, fitted on training data)", (o, v) => o with { Scaling = v }, o => o.Scaling),
-        IntList("hidden", "hidden layer sizes of the perceptron, comma-separated (e.g. 180,100); an empty value gives no hidden layer", (o, v) => o with { Hidden = v }, o => o.Hidden),
+        IntList("hidden", "hidden layer sizes of the perceptron, comma-separated (e.g. 180,100); an empty value gives no hidden layer", (o, v) => o with { Hidden = v }, o => o.Hidden) with { Placeholder = "SIZES" },
         Choice("activation", Activations, "hidden activation: sigmoid, tanh or relu", (o, v) => o with { Activation = v }, o => o.Activation),
         Choice("loss", LossNames, "mse (sigmoid outputs, squared error) or cross-entropy (softmax outputs)", (o, v) => o with { Loss = v }, o => o.Loss),
-        Text("layers", "explicit layer list, e.g. \"conv 16 5x5 pad=2, relu, maxpool 2, dense 10\" with --loss cross-entropy; with --loss mse it must end in sigmoid (overrides --hidden, --activation, --dropout, --bias)", (o, v) => o with { Layers = v }, o => o.Layers),
+        Text("layers", "explicit layer list, e.g. \"conv 16 5x5 pad=2, relu, maxpool 2, dense 10\" with --loss cross-entropy; with --loss mse it must end in sigmoid (overrides --hidden, --activation, --dropout, --bias)", (o, v) => o with { Layers = v }, o => o.Layers) with { Placeholder = "LIST" },
         Bool("bias", "give every dense layer a bias: true or false", (o, v) => o with { Bias = v }, o => o.Bias),
-        Number("dropout", "drop probability after each hidden layer, in [0, 1)", 0, 1, false, (o, v) => o with { Dropout = v }, o => o.Dropout),
+        Number("dropout", "drop probability after each hidden layer, in [0, 1)", 0, 1, false, (o, v) => o with { Dropout = v }, o => o.Dropout) with { Placeholder = "P" },
         Choice("init", Inits, "weight initialisation: normal (std fan_in^-0.5), xavier or he", (o, v) => o with { Init = v }, o => o.Init),
         Choice("optimizer", Optimizers, "sgd, adam or adamw", (o, v) => o with { Optimizer = v }, o => o.Optimizer),
-        Number("lr", "learning rate, greater than 0", 0, double.PositiveInfinity, true, (o, v) => o with { LearningRate = v }, o => o.LearningRate, exclusiveMinimum: true),
-        Number("momentum", "SGD momentum coefficient in [0, 1); 0 disables momentum", 0, 1, false, (o, v) => o with { Momentum = v }, o => o.Momentum),
+        Number("lr", "learning rate, greater than 0", 0, double.PositiveInfinity, true, (o, v) => o with { LearningRate = v }, o => o.LearningRate, exclusiveMinimum: true) with { Placeholder = "RATE" },
+        Number("momentum", "SGD momentum coefficient in [0, 1); 0 disables momentum", 0, 1, false, (o, v) => o with { Momentum = v }, o => o.Momentum) with { Placeholder = "M" },
         Choice("momentum-kind", MomentumKinds, "classic (v = m v + g), nesterov, or average (v = m v + (1 - m) g)", (o, v) => o with { MomentumKind = v }, o => o.MomentumKind),
-        Number("weight-decay", "L2 weight decay coefficient, 0 or more", 0, double.PositiveInfinity, true, (o, v) => o with { WeightDecay = v }, o => o.WeightDecay),
+        Number("weight-decay", "L2 weight decay coefficient, 0 or more", 0, double.PositiveInfinity, true, (o, v) => o with { WeightDecay = v }, o => o.WeightDecay) with { Placeholder = "LAMBDA" },
         Choice("schedule", Schedules, "learning-rate schedule: constant, step or cosine", (o, v) => o with { Schedule = v }, o => o.Schedule),
-        Integer("step-every", "epochs between decays of the step schedule", 1, (o, v) => o with { StepEvery = v }, o => o.StepEvery),
-        Number("step-factor", "factor applied at each step decay, in (0, 1]", 0, 1, true, (o, v) => o with { StepFactor = v }, o => o.StepFactor, exclusiveMinimum: true),
-        Number("warmup", "epochs of linear learning-rate warm-up, 0 or more", 0, double.PositiveInfinity, true, (o, v) => o with { Warmup = v }, o => o.Warmup),
+        Integer("step-every", "epochs between decays of the step schedule", 1, (o, v) => o with { StepEvery = v }, o => o.StepEvery) with { Placeholder = "EPOCHS" },
+        Number("step-factor", "factor applied at each step decay, in (0, 1]", 0, 1, true, (o, v) => o with { StepFactor = v }, o => o.StepFactor, exclusiveMinimum: true) with { Placeholder = "FACTOR" },
+        Number("warmup", "epochs of linear learning-rate warm-up, 0 or more", 0, double.PositiveInfinity, true, (o, v) => o with { Warmup = v }, o => o.Warmup) with { Placeholder = "EPOCHS" },
         Integer("epochs", "maximum number of epochs", 1, (o, v) => o with { Epochs = v }, o => o.Epochs),
         Integer("batch-size", "samples per update; 1 is per-sample SGD", 1, (o, v) => o with { BatchSize = v }, o => o.BatchSize),
-        Integer("patience", "stop after this many epochs without validation improvement and restore the best weights; 0 disables", 0, (o, v) => o with { Patience = v }, o => o.Patience),
-        Choice("stop-on", StopMetrics, "validation metric that selects the best epoch: accuracy or loss", (o, v) => o with { StopOn = v }, o => o.StopOn),
+        Integer("patience", "stop after this many epochs without validation improvement and restore the best weights; 0 disables", 0, (o, v) => o with { Patience = v }, o => o.Patience) with { Placeholder = "EPOCHS" },
+        Choice("stop-on", StopMetrics, "validation metric that selects the best epoch: accuracy or loss", (o, v) => o with { StopOn = v }, o => o.StopOn) with { Placeholder = "METRIC" },
         Integer("seed", "seed of every random generator", 0, (o, v) => o with { Seed = (ulong)v }, o => (long)o.Seed),
         Integer("threads", $"worker threads, 0 to {MaxThreads}; 0 uses one per processor", 0, (o, v) => o with { Threads = v }, o => o.Threads, maximum: MaxThreads),
         Choice("augment", Augmentations, "on-the-fly augmentation: none, affine (rotation, shift, scale), elastic or affine+elastic", (o, v) => o with { Augment = v }, o => o.Augment),
-        Number("rotate", "maximum rotation of the affine augmentation, degrees", 0, 180, true, (o, v) => o with { Rotate = v }, o => o.Rotate),
-        Number("translate", "maximum shift of the affine augmentation, pixels", 0, 8, true, (o, v) => o with { Translate = v }, o => o.Translate),
-        Number("scale", "maximum relative scale change of the affine augmentation, in [0, 0.5]", 0, 0.5, true, (o, v) => o with { Scale = v }, o => o.Scale),
-        NumberList("rotated-copies", "add training copies rotated by these angles in degrees, comma-separated (e.g. 45,90,180)", (o, v) => o with { RotatedCopies = v }, o => o.RotatedCopies),
+        Number("rotate", "maximum rotation of the affine augmentation, degrees", 0, 180, true, (o, v) => o with { Rotate = v }, o => o.Rotate) with { Placeholder = "DEGREES" },
+        Number("translate", "maximum shift of the affine augmentation, pixels", 0, 8, true, (o, v) => o with { Translate = v }, o => o.Translate) with { Placeholder = "PIXELS" },
+        Number("scale", "maximum relative scale change of the affine augmentation, in [0, 0.5]", 0, 0.5, true, (o, v) => o with { Scale = v }, o => o.Scale) with { Placeholder = "FRACTION" },
+        NumberList("rotated-copies", "add training copies rotated by these angles in degrees, comma-separated (e.g. 45,90,180)", (o, v) => o with { RotatedCopies = v }, o => o.RotatedCopies) with { Placeholder = "ANGLES" },
     ];
 
     private static readonly Dictionary<string, TrainingOption> ByName = All.ToDictionary(o => o.Name, StringComparer.Ordinal);
@@ -159,11 +166,11 @@ public static class TrainingOptionTable
             o => get(o) is { } value ? JsonValue.Create(value) : null);
 
     private static TrainingOption Choice(string name, string[] choices, string help, Func<TrainingOptions, string, TrainingOptions> set, Func<TrainingOptions, string> get) =>
-        new(name, OptionValueKind.Text, help,
+        new TrainingOption(name, OptionValueKind.Text, help,
             (o, text) => Array.IndexOf(choices, text) >= 0
                 ? set(o, text)
                 : throw new OptionException($"--{name}: invalid value '{text}'; expected one of {string.Join(", ", choices)}"),
-            o => JsonValue.Create(get(o)));
+            o => JsonValue.Create(get(o))) with { Placeholder = "NAME" };
 
     private static TrainingOption Bool(string name, string help, Func<TrainingOptions, bool, TrainingOptions> set, Func<TrainingOptions, bool> get) =>
         new(name, OptionValueKind.Boolean, help,
