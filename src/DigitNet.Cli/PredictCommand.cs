@@ -110,7 +110,7 @@ public static class PredictCommand
         }
         catch (DataFormatException e)
         {
-            return new Outcome(path) { Error = OneLine(e.Message) };
+            return new Outcome(path) { Error = Program.OneLine(e.Message) };
         }
         catch (UnauthorizedAccessException)
         {
@@ -118,11 +118,9 @@ public static class PredictCommand
         }
         catch (IOException e)
         {
-            return new Outcome(path) { Error = $"{path}: reading the file failed ({OneLine(e.Message)})" };
+            return new Outcome(path) { Error = $"{path}: reading the file failed ({Program.OneLine(e.Message)})" };
         }
     }
-
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
     private static string FormatText(IReadOnlyList<string> names, Outcome result)
     {

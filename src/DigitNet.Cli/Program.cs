@@ -68,7 +68,8 @@ namespace DigitNet.Cli
         private static bool IsInputError(Exception e) => e is UsageException or OptionException or DataFormatException or ModelFormatException
             or FormatException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException;
 
-        private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+        /// <summary>Joins the lines of an error message into one, for the one-line errors of every command.</summary>
+        internal static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
         private static string Usage()
         {

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using DigitNet.Tests.Data;
 using DigitNet.Tests.TestUtil;
-using SkiaSharp;
 
 namespace DigitNet.Tests.Cli;
 
@@ -11,23 +10,6 @@ public sealed class JsonFieldTests(TrainedModelFixture fixture) : IClassFixture<
     private readonly TempDirectory _folder = new();
 
     public void Dispose() => _folder.Dispose();
-
-    /// <summary>Writes the first test sample as a 16x16 grayscale PNG, white ink on black.</summary>
-    private string WriteDigitPng()
-    {
-        var sample = fixture.Splits.Test.Sample(0);
-        using var bitmap = new SKBitmap(16, 16, SKColorType.Gray8, SKAlphaType.Opaque);
-        for (int y = 0; y < 16; y++)
-        {
-            for (int x = 0; x < 16; x++)
-            {
-                byte value = (byte)Math.Clamp(MathF.Round(sample[y * 16 + x]), 0, 255);
-                bitmap.SetPixel(x, y, new SKColor(value, value, value));
-            }
-        }
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return _folder.Write("digit.png", data.ToArray());
-    }
 
     private static JsonElement ParseRoot(CliResult result)
     {
@@ -40,7 +22,7 @@ public sealed class JsonFieldTests(TrainedModelFixture fixture) : IClassFixture<
     public void PredictAndEvaluateShareModelFields()
     {
         string architecture = fixture.Model.Network.Architecture.LayersText;
-        var predict = ParseRoot(CliRunner.Run("predict", "--model", fixture.ModelPath, "--json", WriteDigitPng()));
+        var predict = ParseRoot(CliRunner.Run("predict", "--model", fixture.ModelPath, "--json", fixture.WriteTestPng(0, _folder.Path)));
         var evaluate = ParseRoot(CliRunner.Run("evaluate", "--model", fixture.ModelPath, "--data", TestData.DigitsMatPath, "--json", "--mistakes", "0"));
 
         foreach (var (command, root) in new[] { ("predict", predict), ("evaluate", evaluate) })

@@ -35,14 +35,11 @@ public sealed class TrainedModelFixture : IDisposable
     public LoadedModel Model { get; }
 
     public void Dispose() => _folder.Dispose();
-}
 
-public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixture<TrainedModelFixture>
-{
     /// <summary>Writes sample <paramref name="index"/> of the test split as a 16x16 8-bit grayscale PNG, white ink on black.</summary>
-    private string WriteTestPng(int index, string folder)
+    public string WriteTestPng(int index, string folder)
     {
-        var sample = fixture.Splits.Test.Sample(index);
+        var sample = Splits.Test.Sample(index);
         using var bitmap = new SKBitmap(16, 16, SKColorType.Gray8, SKAlphaType.Opaque);
         for (int y = 0; y < 16; y++)
         {
@@ -57,7 +54,10 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
         File.WriteAllBytes(path, data.ToArray());
         return path;
     }
+}
 
+public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixture<TrainedModelFixture>
+{
     [Fact]
     public void PredictMatchesEvaluateOn200TestImages()
     {
@@ -71,7 +71,7 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
         var input = new Tensor(new TensorShape(1, 1, 16, 16));
         for (int n = 0; n < 200; n++)
         {
-            var pixels = DigitImage.LoadFramed(WriteTestPng(n, folder.Path), 16);
+            var pixels = DigitImage.LoadFramed(fixture.WriteTestPng(n, folder.Path), 16);
             pixels.CopyTo(input.Span);
             model.Preprocessing.Apply(input.Span);
             int predicted = Evaluator.ArgMax(model.Network.Forward(input, training: false).Span);
@@ -84,7 +84,7 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
     public void PredictCommandPrintsDigitsAndProbabilities()
     {
         using var folder = new TempDirectory();
-        string[] images = [WriteTestPng(0, folder.Path), WriteTestPng(1, folder.Path)];
+        string[] images = [fixture.WriteTestPng(0, folder.Path), fixture.WriteTestPng(1, folder.Path)];
         var result = CliRunner.Run(["predict", "--model", fixture.ModelPath, "--json", .. images]);
         Assert.True(result.ExitCode == 0, result.ToString());
 
@@ -208,7 +208,7 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
     {
         using var folder = new TempDirectory();
         string model = folder.Write("bad.safetensors", BadModel(kind));
-        string image = WriteTestPng(0, folder.Path);
+        string image = fixture.WriteTestPng(0, folder.Path);
 
         var result = CliRunner.Run("predict", "--model", model, image);
         Assert.True(result.ExitCode == 2, $"{kind}: {result}");
@@ -231,7 +231,7 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
     private byte[] EncodeTestImage(SKEncodedImageFormat format)
     {
         using var folder = new TempDirectory();
-        byte[] png = File.ReadAllBytes(WriteTestPng(0, folder.Path));
+        byte[] png = File.ReadAllBytes(fixture.WriteTestPng(0, folder.Path));
         if (format == SKEncodedImageFormat.Png) return png;
         using var bitmap = SKBitmap.Decode(png);
         using var data = bitmap.Encode(format, 90);

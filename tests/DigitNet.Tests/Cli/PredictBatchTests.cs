@@ -13,22 +13,7 @@ public sealed class PredictBatchTests(TrainedModelFixture fixture) : IClassFixtu
 
     public void Dispose() => _folder.Dispose();
 
-    /// <summary>Writes sample <paramref name="index"/> of the test split as a 16x16 grayscale PNG, white ink on black.</summary>
-    private string WriteTestPng(int index)
-    {
-        var sample = fixture.Splits.Test.Sample(index);
-        using var bitmap = new SKBitmap(16, 16, SKColorType.Gray8, SKAlphaType.Opaque);
-        for (int y = 0; y < 16; y++)
-        {
-            for (int x = 0; x < 16; x++)
-            {
-                byte value = (byte)Math.Clamp(MathF.Round(sample[y * 16 + x]), 0, 255);
-                bitmap.SetPixel(x, y, new SKColor(value, value, value));
-            }
-        }
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return _folder.Write($"test{index:D4}.png", data.ToArray());
-    }
+    private string WriteTestPng(int index) => fixture.WriteTestPng(index, _folder.Path);
 
     /// <summary>Writes a 40x40 PNG of one grey level, which has no digit to frame.</summary>
     private string WriteBlankPng()
