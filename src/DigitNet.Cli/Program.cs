@@ -27,8 +27,8 @@ namespace DigitNet.Cli
         {
             if (args.Length == 0)
             {
-                // No command is a usage error: the usage goes to standard error, so that output
-                // meant for a pipe or a file never holds it.
+                // No command is a usage error. The usage goes to standard error, so output meant for
+                // a pipe or a file never contains it.
                 Console.Error.Write(Usage());
                 return UsageExitCode;
             }

@@ -131,9 +131,10 @@ public static class TrainCommand
     /// </summary>
     private static string DescribeWriteFailure(Exception e)
     {
-        // On Unix, .NET raises UnauthorizedAccessException for EACCES and EPERM, FileNotFoundException
-        // for ENOENT, and a plain IOException whose HResult is the errno for most other errors.
-        // ENOSPC (28) and EROFS (30) have the same numbers on Linux and macOS.
+        // .NET on Unix gives a plain IOException the errno as its HResult: a read-only tmpfs gave
+        // EROFS (30). ENOSPC (28) and EROFS have the same numbers on Linux and macOS.
+        // NOTE: the no-space case has not run. The probe file is empty, and an empty file still
+        // fits on a full tmpfs, so a full disk shows up only when the output is saved.
         const int NoSpace = 28, ReadOnlyFileSystem = 30;
         return e switch
         {

@@ -126,8 +126,9 @@ internal static unsafe class GemmPacking
 
     /// <summary>
     /// Transposes an 8 x 8 block. Each register is loaded as two 4-value halves, of rows r and
-    /// r + 4, so the in-lane unpacks and shuffles leave every column whole and no lane permute is
-    /// needed (a cross-lane permute costs 8 micro-ops on AMD's first Zen cores).
+    /// r + 4. The in-lane unpacks and shuffles then leave every column whole, so no cross-lane
+    /// permute is needed. AMD's first Zen cores split 256-bit operations in two, and a cross-lane
+    /// permute costs them several micro-ops (an estimate, not measured here).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose8x8(float* source, nint sourceStride, float* destination, nint destinationStride)

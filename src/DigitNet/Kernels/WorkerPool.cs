@@ -50,7 +50,7 @@ public sealed class WorkerPool : IDisposable
     private int _blockedWorkers;
     private int _callerBlocked;
 
-    // The job being run, its index count and whether it is balanced; written before the
+    // The job being run, its index count and whether it is balanced. They are written before the
     // generation is advanced.
     private IParallelJob? _job;
     private int _count;
@@ -111,16 +111,7 @@ public sealed class WorkerPool : IDisposable
     /// </remarks>
     /// <exception cref="ObjectDisposedException">The pool has been disposed.</exception>
     /// <exception cref="AggregateException">More than one range threw; a single exception is rethrown as it is.</exception>
-    public void Run(IParallelJob job, int count)
-    {
-        ArgumentNullException.ThrowIfNull(job);
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (count == 0)
-            return;
-
-        RunCore(job, count, balanced: false);
-    }
+    public void Run(IParallelJob job, int count) => RunCore(job, count, balanced: false);
 
     /// <summary>
     /// Runs <paramref name="job"/> over [0, <paramref name="count"/>) like <see cref="Run"/>, but
@@ -137,7 +128,9 @@ public sealed class WorkerPool : IDisposable
     /// </remarks>
     /// <exception cref="ObjectDisposedException">The pool has been disposed.</exception>
     /// <exception cref="AggregateException">More than one worker threw; a single exception is rethrown as it is.</exception>
-    public void RunBalanced(IParallelJob job, int count)
+    public void RunBalanced(IParallelJob job, int count) => RunCore(job, count, balanced: true);
+
+    private void RunCore(IParallelJob job, int count, bool balanced)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -145,11 +138,6 @@ public sealed class WorkerPool : IDisposable
         if (count == 0)
             return;
 
-        RunCore(job, count, balanced: true);
-    }
-
-    private void RunCore(IParallelJob job, int count, bool balanced)
-    {
         if (ThreadCount == 1)
         {
             job.Execute(0, count, 0);
@@ -278,8 +266,8 @@ public sealed class WorkerPool : IDisposable
             int front = (int)(packed >> 32), back = (int)packed;
             if (front >= back)
                 return -1;
-            long taken = fromFront ? Pack(front + 1, back) : Pack(front, back - 1);
-            if (Interlocked.CompareExchange(ref range, taken, packed) == packed)
+            long rest = fromFront ? Pack(front + 1, back) : Pack(front, back - 1);
+            if (Interlocked.CompareExchange(ref range, rest, packed) == packed)
                 return fromFront ? front : back - 1;
         }
     }

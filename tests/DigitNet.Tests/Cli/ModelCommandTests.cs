@@ -304,7 +304,7 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public void NoCommandPrintsUsageToStandardErrorWithCode2()
+    public void NoCommandPrintsUsageToStderr()
     {
         var result = CliRunner.Run();
         Assert.True(result.ExitCode == 2, result.ToString());
