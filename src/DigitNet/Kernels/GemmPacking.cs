@@ -95,15 +95,28 @@ internal static unsafe class GemmPacking
                 Transpose8x8(source + group * stride + p, stride, destination + (nint)p * width + group, width);
         }
 
-        // The remaining rows of every step, then the remaining steps in full, one element at a time.
-        for (int p = 0; p < depth; p++)
+        // Rows left over in the grouped steps, then all rows of the steps left over, one element
+        // at a time. Where the groups cover the panel, the first loop would cost as much as they do.
+        if (groupedRows < width)
         {
-            float* row = destination + (nint)p * width;
-            int x = p < groupedDepth ? groupedRows : 0;
-            for (; x < rows; x++)
-                row[x] = source[x * stride + p];
-            ZeroFill(row + x, width - x);
+            for (int p = 0; p < groupedDepth; p++)
+                CopyColumn(source + p, stride, groupedRows, rows, destination + (nint)p * width, width);
         }
+        for (int p = groupedDepth; p < depth; p++)
+            CopyColumn(source + p, stride, 0, rows, destination + (nint)p * width, width);
+    }
+
+    /// <summary>
+    /// Copies elements [<paramref name="from"/>, <paramref name="rows"/>) of a column (stride
+    /// <paramref name="stride"/>) into the same places of a row of <paramref name="width"/>
+    /// values, and zero-fills the rest of the row.
+    /// </summary>
+    private static void CopyColumn(float* column, nint stride, int from, int rows, float* row, int width)
+    {
+        int x = from;
+        for (; x < rows; x++)
+            row[x] = column[x * stride];
+        ZeroFill(row + x, width - x);
     }
 
     /// <summary>
