@@ -129,22 +129,9 @@ public static class TrainCommand
     /// States in plain words why a new file could not be created in a folder. The exception's own
     /// message is not used because it names the hidden probe file, which the user never asked for.
     /// </summary>
-    private static string DescribeWriteFailure(Exception e)
-    {
-        // .NET on Unix gives a plain IOException the errno as its HResult: a read-only tmpfs gave
-        // EROFS (30). ENOSPC (28) and EROFS have the same numbers on Linux and macOS.
-        // NOTE: the no-space case has not run. The probe file is empty, and an empty file still
-        // fits on a full tmpfs, so a full disk shows up only when the output is saved.
-        const int NoSpace = 28, ReadOnlyFileSystem = 30;
-        return e switch
-        {
-            UnauthorizedAccessException => "permission denied",
-            FileNotFoundException or DirectoryNotFoundException => "the folder does not accept new files, as in /proc or another special file system",
-            IOException { HResult: ReadOnlyFileSystem } => "read-only file system",
-            IOException { HResult: NoSpace } => "no space left on the device",
-            _ => $"creating a file there failed with error code {e.HResult}",
-        };
-    }
+    private static string DescribeWriteFailure(Exception e) => e is FileNotFoundException or DirectoryNotFoundException
+        ? "the folder does not accept new files, as in /proc or another special file system"
+        : OutputFile.DescribeWriteFailure(e);
 
     private static string Describe(StopReason reason) => reason switch
     {

@@ -10,7 +10,8 @@ public static class AtomicFileWriter
 {
     /// <summary>Calls <paramref name="write"/> on a temporary file, flushes it to disk, then renames it over <paramref name="path"/>.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
-    /// <exception cref="IOException"><paramref name="path"/> is a folder, device, FIFO or socket, which a rename would replace.</exception>
+    /// <exception cref="IOException"><paramref name="path"/> is a folder, device, FIFO or socket, which a rename would
+    /// replace; or writing failed, for example on a full disk. The message names <paramref name="path"/>, which is left as it was.</exception>
     public static void Write(string path, Action<Stream> write)
     {
         string full = OutputFile.ResolveTarget(path);
@@ -31,6 +32,12 @@ public static class AtomicFileWriter
             // NOTE: the folder itself is not fsynced after the rename, so after a power loss (not a
             // killed process) the rename may be lost and the old file found in its place.
             File.Move(temporary, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temporary);
+            string advice = OutputFile.IsOutOfSpace(e) ? "free some space or choose another location" : "choose another location";
+            throw new IOException($"cannot write {path} ({OutputFile.DescribeWriteFailure(e)}), and it was left as it was; {advice}", e);
         }
         catch
         {

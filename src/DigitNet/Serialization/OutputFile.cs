@@ -31,6 +31,26 @@ public static partial class OutputFile
         throw new IOException($"cannot write {subject}: it is {Describe(kind)}, not a regular file; give the path of a regular file");
     }
 
+    /// <summary>
+    /// States in plain words why creating or writing a file failed, such as "no space left on the
+    /// device". The exception's own message is not used: it names the temporary file, which the
+    /// user never asked for.
+    /// </summary>
+    public static string DescribeWriteFailure(Exception error) => error switch
+    {
+        UnauthorizedAccessException => "permission denied",
+        IOException { HResult: ReadOnlyFileSystem } => "read-only file system",
+        _ when IsOutOfSpace(error) => "no space left on the device",
+        _ => $"the system reported error code {error.HResult}",
+    };
+
+    /// <summary>Returns whether <paramref name="error"/> reports a full disk or file system.</summary>
+    public static bool IsOutOfSpace(Exception error) => error is IOException { HResult: NoSpace };
+
+    // .NET on Unix gives a plain IOException the errno as its HResult: a read-only tmpfs gave
+    // EROFS (30) and a full one ENOSPC (28). Both have the same numbers on Linux and macOS.
+    private const int NoSpace = 28, ReadOnlyFileSystem = 30;
+
     /// <summary>Returns the type of the entry at <paramref name="path"/>, without following a symbolic link there.</summary>
     public static FileKind GetKind(string path)
     {

@@ -115,4 +115,23 @@ public sealed class OutputPathTests : IDisposable
         Assert.Equal(target, new FileInfo(link).LinkTarget);
         Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(target));
     }
+
+    [Fact]
+    public void FullDiskErrorNamesTarget()
+    {
+        // A full disk reaches the writer as an IOException whose HResult is ENOSPC and whose
+        // message names the temporary file. The error must name the file the user asked for.
+        const int NoSpace = 28;
+        string target = _folder.Write("model.bin", [7, 8, 9]);
+
+        var error = Assert.Throws<IOException>(() => AtomicFileWriter.Write(target, stream =>
+        {
+            stream.Write([1, 2]);
+            throw new IOException($"No space left on device : '{target}.123.abc.tmp'", NoSpace);
+        }));
+
+        Assert.Equal($"cannot write {target} (no space left on the device), and it was left as it was; free some space or choose another location", error.Message);
+        Assert.Equal(new byte[] { 7, 8, 9 }, File.ReadAllBytes(target));
+        Assert.Single(Directory.GetFileSystemEntries(_folder.Path));
+    }
 }
