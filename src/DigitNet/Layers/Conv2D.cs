@@ -104,24 +104,7 @@ public sealed class Conv2D : Layer
         var g = _geometry;
         int fanIn = g.ColumnRows;
         int fanOut = _outChannels * g.KernelHeight * g.KernelWidth;
-        var w = _weight.Value;
-        switch (init)
-        {
-            case WeightInit.Normal:
-                double std = 1 / Math.Sqrt(fanIn);
-                for (int i = 0; i < w.Length; i++) w[i] = (float)(std * random.NextNormal());
-                break;
-            case WeightInit.Xavier:
-                double bound = Math.Sqrt(6.0 / (fanIn + fanOut));
-                for (int i = 0; i < w.Length; i++) w[i] = (float)random.Uniform(-bound, bound);
-                break;
-            case WeightInit.He:
-                double heStd = Math.Sqrt(2.0 / fanIn);
-                for (int i = 0; i < w.Length; i++) w[i] = (float)(heStd * random.NextNormal());
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(init), init, "unknown weight initialisation");
-        }
+        WeightInitializer.Fill(_weight.Value, init, fanIn, fanOut, random);
         _bias?.Value.Clear();
     }
 

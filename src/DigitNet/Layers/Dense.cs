@@ -39,24 +39,7 @@ public sealed class Dense : Layer
 
     public override void Initialize(WeightInit init, RandomSource random)
     {
-        var w = _weight.Value;
-        switch (init)
-        {
-            case WeightInit.Normal:
-                double std = 1 / Math.Sqrt(_in);
-                for (int i = 0; i < w.Length; i++) w[i] = (float)(std * random.NextNormal());
-                break;
-            case WeightInit.Xavier:
-                double bound = Math.Sqrt(6.0 / (_in + _out));
-                for (int i = 0; i < w.Length; i++) w[i] = (float)random.Uniform(-bound, bound);
-                break;
-            case WeightInit.He:
-                double heStd = Math.Sqrt(2.0 / _in);
-                for (int i = 0; i < w.Length; i++) w[i] = (float)(heStd * random.NextNormal());
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(init), init, "unknown weight initialisation");
-        }
+        WeightInitializer.Fill(_weight.Value, init, _in, _out, random);
         _bias?.Value.Clear();
     }
 

@@ -84,3 +84,35 @@ public enum WeightInit
     /// <summary>He normal, std sqrt(2 / fan_in) (He et al., 2015).</summary>
     He,
 }
+
+/// <summary>Draws initial weights for a <see cref="WeightInit"/> scheme.</summary>
+internal static class WeightInitializer
+{
+    /// <summary>
+    /// Fills <paramref name="weights"/> with draws from <paramref name="random"/>, in order, for a
+    /// layer whose units each see <paramref name="fanIn"/> inputs and feed <paramref name="fanOut"/> outputs.
+    /// </summary>
+    public static void Fill(Span<float> weights, WeightInit init, int fanIn, int fanOut, RandomSource random)
+    {
+        switch (init)
+        {
+            case WeightInit.Normal:
+                FillNormal(weights, 1 / Math.Sqrt(fanIn), random);
+                break;
+            case WeightInit.Xavier:
+                double bound = Math.Sqrt(6.0 / (fanIn + fanOut));
+                for (int i = 0; i < weights.Length; i++) weights[i] = (float)random.Uniform(-bound, bound);
+                break;
+            case WeightInit.He:
+                FillNormal(weights, Math.Sqrt(2.0 / fanIn), random);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(init), init, "unknown weight initialisation");
+        }
+    }
+
+    private static void FillNormal(Span<float> weights, double std, RandomSource random)
+    {
+        for (int i = 0; i < weights.Length; i++) weights[i] = (float)(std * random.NextNormal());
+    }
+}
