@@ -57,7 +57,7 @@ public static class Program
                       --epochs N          override every network's epoch count
                       --python PATH       Python with torch 1.13 (default /usr/bin/python3)
                       --no-scaling        skip the CNN thread-scaling runs
-              --scaling-rounds 3  rounds of the CNN on 1 thread, then on --threads, in turn
+                      --scaling-rounds 3  rounds of the CNN on 1 thread, then on --threads, in turn
                       --seed N            seed of the initial weights and sample order (default 1)
                       --check-steps N     SGD steps that the step check compares, 0 to skip it (default 10)
                       --pytorch-dtype T   float32 (default) or float64 for the PyTorch training run
