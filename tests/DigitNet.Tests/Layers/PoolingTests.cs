@@ -84,6 +84,31 @@ public sealed class PoolingTests(ITestOutputHelper output)
         report.AssertPassed();
     }
 
+    [Theory]
+    [InlineData("max")]
+    [InlineData("avg")]
+    public void ThreadedPoolingMatchesInline(string kind)
+    {
+        // 35 planes over 3 threads split into chunks of 2 planes, the last one short.
+        var shape = new TensorShape(7, 6, 6);
+        Pool2D Create() => kind == "max" ? new MaxPool2D("pool1", shape, 2) : new AvgPool2D("pool1", shape, 3, 2, 1);
+        var random = new RandomSource(45);
+        var inline = Create();
+        var threaded = Create();
+        using var workers = new WorkerPool(3);
+        threaded.Workers = workers;
+        var x = TestUtil.GradientCheck.RandomTensor(new TensorShape(5, 7, 6, 6), random);
+        var dy = TestUtil.GradientCheck.RandomTensor(new TensorShape(5, inline.OutputShape[0], inline.OutputShape[1], inline.OutputShape[2]), random);
+
+        float[] expectedY = inline.Forward(x, training: true).Span.ToArray();
+        float[] expectedDx = inline.Backward(dy)!.Span.ToArray();
+        float[] y = threaded.Forward(x, training: true).Span.ToArray();
+        float[] dx = threaded.Backward(dy)!.Span.ToArray();
+
+        Assert.Equal(expectedY, y);
+        Assert.Equal(expectedDx, dx);
+    }
+
     [Fact]
     public void MaxPoolBackwardOverwritesInputGradient()
     {
