@@ -47,9 +47,9 @@ public abstract class ActivationLayer : Layer
 
     /// <summary>
     /// Runs the forward pass (<paramref name="dy"/> null) or the backward pass. A large tensor is
-    /// processed in blocks, spread across the workers when there is a pool. The blocks are the same
-    /// with or without a pool, so every element goes through the same vector code and the result
-    /// does not depend on the thread count.
+    /// processed in blocks, spread across the workers when there is a pool, where a faster core
+    /// takes blocks from a slower one. The blocks are the same with or without a pool, so every
+    /// element goes through the same vector code and the result does not depend on the thread count.
     /// </summary>
     private void Run(Tensor? x, Tensor y, Tensor? dy, Tensor? dx)
     {
@@ -67,7 +67,7 @@ public abstract class ActivationLayer : Layer
         try
         {
             if (Workers is null) _job.Execute(0, blocks, 0);
-            else Workers.Run(_job, blocks);
+            else Workers.RunBalanced(_job, blocks);
         }
         finally
         {
