@@ -17,7 +17,9 @@ public sealed class CommandLine
 
     /// <summary>
     /// Splits <paramref name="args"/>. Names in <paramref name="flags"/> take no value; every
-    /// other option takes the next argument (or the text after '=') as its value.
+    /// other option takes the next argument (or the text after '=') as its value, unless that
+    /// argument is itself an option. Then the option has no value, which <see cref="Take"/>
+    /// reports for a known option and <see cref="RejectRemaining"/> for an unknown one.
     /// </summary>
     public static CommandLine Parse(IReadOnlyList<string> args, IReadOnlySet<string> flags)
     {
@@ -39,16 +41,16 @@ public sealed class CommandLine
                 value = name[(eq + 1)..];
                 name = name[..eq];
             }
-            else if (!flags.Contains(name))
+            else if (!flags.Contains(name) && i + 1 < args.Count && !IsOption(args[i + 1]))
             {
-                if (i + 1 >= args.Count)
-                    throw new UsageException($"option --{name} needs a value");
                 value = args[++i];
             }
             line._options.Add((name, value));
         }
         return line;
     }
+
+    private static bool IsOption(string arg) => arg.StartsWith("--", StringComparison.Ordinal) && arg != "--";
 
     /// <summary>Takes the value of option <paramref name="name"/> (the last one wins), or null if absent.</summary>
     public string? Take(string name)
@@ -58,9 +60,22 @@ public sealed class CommandLine
         {
             if (_options[i].Name != name) continue;
             _consumed.Add(i);
-            value = _options[i].Value ?? throw new UsageException($"option --{name} needs a value");
+            value = _options[i].Value ?? throw MissingValue(name);
         }
         return value;
+    }
+
+    /// <summary>Returns the error for option <paramref name="name"/> given without a value.</summary>
+    public static UsageException MissingValue(string name) =>
+        new($"option --{name} needs a value; for a value that starts with --, write --{name}=VALUE");
+
+    /// <summary>Takes a path option like <see cref="Take"/>, rejecting an empty path; <paramref name="kind"/> is "file" or "folder".</summary>
+    public string? TakePath(string name, string kind = "file")
+    {
+        string? path = Take(name);
+        if (path is { Length: 0 })
+            throw new UsageException($"--{name}: the path is empty; give the path of a {kind}");
+        return path;
     }
 
     /// <summary>Takes a flag; true if it was given.</summary>

@@ -28,11 +28,11 @@ public static class EvaluateCommand
         }
         bool json = line.TakeFlag("json");
         string modelPath = RequireModel(line, "evaluate");
-        string? dataOption = line.Take("data");
+        string? dataOption = line.TakePath("data");
         string splitName = line.Take("split") ?? "test";
         if (Array.IndexOf(Splits, splitName) < 0)
             throw new UsageException($"--split: invalid value '{splitName}'; expected train, valid or test");
-        string? plotPath = line.Take("plot");
+        string? plotPath = line.TakePath("plot");
         int mistakeCount = line.TakeInt("mistakes", 10, minimum: 0, maximum: 1000);
         line.RejectRemaining("evaluate", []);
         if (line.Positionals.Count > 0)
@@ -68,7 +68,7 @@ public static class EvaluateCommand
 
     /// <summary>Takes the required --model option.</summary>
     public static string RequireModel(CommandLine line, string command) =>
-        line.Take("model") ?? throw new UsageException($"missing --model FILE.safetensors; run 'digitnet {command} --help' for the options");
+        line.TakePath("model") ?? throw new UsageException($"missing --model FILE.safetensors; run 'digitnet {command} --help' for the options");
 
     /// <summary>Throws a usage error when the data's samples or classes do not fit the model.</summary>
     public static void CheckCompatible(LoadedModel model, Dataset data, string modelPath)

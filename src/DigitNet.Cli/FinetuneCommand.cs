@@ -40,7 +40,7 @@ public static class FinetuneCommand
         bool quiet = line.TakeFlag("quiet");
         bool json = line.TakeFlag("json");
         string modelPath = EvaluateCommand.RequireModel(line, "finetune");
-        string? outPath = line.Take("out");
+        string? outPath = line.TakePath("out");
         int trainLayers = line.TakeInt("train-layers", 1, minimum: 1);
         foreach (var (name, _) in line.Remaining())
         {
@@ -132,7 +132,7 @@ public static class FinetuneCommand
             ("--model FILE", "model file to start from"),
             ("--out FILE", "where to write the fine-tuned model"),
             ("--train-layers N", "number of last layers with parameters to train (default 1)"),
-            ("--config FILE.json", "read settings from a JSON object whose keys are the option names below"),
+            ("--config FILE.json", "read training settings from a JSON object whose keys are the setting names\nbelow without the dashes, such as {\"epochs\": 20}"),
             ("--json", "print the before/after summary as JSON"),
             ("--quiet", "print only the before/after lines"),
         };

@@ -24,7 +24,7 @@ public static class GalleryCommand
             Console.Out.Write(Help());
             return 0;
         }
-        string output = line.Take("out") ?? throw new UsageException("missing --out FILE.png; usage: digitnet gallery --out FILE.png");
+        string output = line.TakePath("out") ?? throw new UsageException("missing --out FILE.png; usage: digitnet gallery --out FILE.png");
         int variants = line.TakeInt("variants", 2, minimum: 1, maximum: 8);
         var options = TrainingSettings.Read(line, new TrainingOptions());
         line.RejectRemaining("gallery", []);

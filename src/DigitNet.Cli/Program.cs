@@ -32,11 +32,15 @@ namespace DigitNet.Cli
                 Console.Error.Write(Usage());
                 return UsageExitCode;
             }
+            // "help train" and "train -h" mean "train --help".
+            if (args is ["help", var topic])
+                args = [topic, "--help"];
             if (args[0] is "--help" or "-h" or "help")
             {
                 Console.Out.Write(Usage());
                 return 0;
             }
+            args = [args[0], .. args[1..].Select(arg => arg == "-h" ? "--help" : arg)];
             if (args[0] == "--version")
             {
                 Console.Out.WriteLine($"digitnet {typeof(Program).Assembly.GetName().Version}");

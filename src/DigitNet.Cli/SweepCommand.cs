@@ -37,12 +37,12 @@ public static class SweepCommand
         }
         bool quiet = line.TakeFlag("quiet");
         bool dryRun = line.TakeFlag("dry-run");
-        string configPath = line.Take("config") ?? throw new UsageException("--config FILE.json is required; see digitnet sweep --help");
-        string? outFolder = line.Take("out");
+        string configPath = line.TakePath("config") ?? throw new UsageException("--config FILE.json is required; see digitnet sweep --help");
+        string? outFolder = line.TakePath("out", "folder");
         int threadsPerTrial = line.TakeInt("threads-per-trial", 1, minimum: 1, maximum: TrainingOptionTable.MaxThreads);
         int jobs = line.TakeInt("jobs", Math.Max(1, Environment.ProcessorCount / threadsPerTrial), minimum: 1, maximum: 1024);
         string? shardText = line.Take("shard");
-        string? dataOption = line.Take("data");
+        string? dataOption = line.TakePath("data");
         var output = ReadOutputOptions(line, outFolder);
         line.RejectRemaining("sweep", []);
         if (line.Positionals.Count > 0)
@@ -103,8 +103,8 @@ public static class SweepCommand
             Console.Out.Write(Help());
             return 0;
         }
-        string configPath = line.Take("config") ?? throw new UsageException("--config FILE.json is required: the configuration the results were run with");
-        string outFolder = line.Take("out") ?? throw new UsageException("--out DIR is required: the folder for the merged results.jsonl, report.md and the figures");
+        string configPath = line.TakePath("config") ?? throw new UsageException("--config FILE.json is required: the configuration the results were run with");
+        string outFolder = line.TakePath("out", "folder") ?? throw new UsageException("--out DIR is required: the folder for the merged results.jsonl, report.md and the figures");
         int threadsPerTrial = line.TakeInt("threads-per-trial", 1, minimum: 1, maximum: TrainingOptionTable.MaxThreads);
         var output = ReadOutputOptions(line, outFolder);
         line.RejectRemaining("sweep merge", []);
@@ -143,8 +143,8 @@ public static class SweepCommand
 
     private static OutputOptions ReadOutputOptions(CommandLine line, string? outFolder)
     {
-        string? images = line.Take("images");
-        string? doc = line.Take("doc");
+        string? images = line.TakePath("images");
+        string? doc = line.TakePath("doc");
         if (doc is not null && !File.Exists(doc))
             throw new UsageException($"--doc: file not found: {doc}");
         return new OutputOptions(images ?? outFolder ?? ".", doc);

@@ -21,9 +21,9 @@ public static class TrainCommand
             return 0;
         }
         bool quiet = line.TakeFlag("quiet");
-        string? metricsPath = line.Take("metrics");
-        string? modelPath = line.Take("out");
-        string? plotPath = line.Take("plot");
+        string? metricsPath = line.TakePath("metrics");
+        string? modelPath = line.TakePath("out");
+        string? plotPath = line.TakePath("plot");
         var options = TrainingSettings.Read(line, new TrainingOptions());
         line.RejectRemaining("train", []);
         if (line.Positionals.Count > 0)
@@ -173,16 +173,21 @@ public static class TrainCommand
         text.AppendLine("and reports accuracy and loss on the test split. With no options it trains the classic");
         text.AppendLine("baseline: 256-50-10 sigmoid network, squared error, learning rate 0.2, batch size 1, 10 epochs.");
         text.AppendLine();
-        var rows = new List<(string Label, string Description)>
+        var commandRows = new List<(string Label, string Description)>
         {
-            ("--config FILE.json", "read settings from a JSON object whose keys are the option names below;\noptions on the command line override it"),
+            ("--config FILE.json", "read training settings from a JSON object whose keys are the setting names\nbelow without the dashes, such as {\"epochs\": 20}; options on the command line\noverride it"),
             ("--metrics FILE.json", "write per-epoch metrics, test metrics and settings as JSON"),
             ("--out FILE.safetensors", "save the trained model (the best epoch's weights when --patience is set)"),
             ("--plot FILE.png", "draw training and validation loss and accuracy per epoch"),
             ("--quiet", "print only the test result"),
         };
-        rows.AddRange(TrainingOptionTable.All.Select(OptionHelp.Row));
-        OptionHelp.Append(text, rows);
+        var settingRows = TrainingOptionTable.All.Select(OptionHelp.Row).ToList();
+        int labelWidth = OptionHelp.LabelWidth(commandRows.Concat(settingRows));
+
+        OptionHelp.Append(text, commandRows, labelWidth);
+        text.AppendLine();
+        text.AppendLine("Training settings:");
+        OptionHelp.Append(text, settingRows, labelWidth);
         return text.ToString();
     }
 }

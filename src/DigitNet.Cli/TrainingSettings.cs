@@ -13,14 +13,14 @@ public static class TrainingSettings
     public static TrainingOptions Read(CommandLine line, TrainingOptions defaults)
     {
         var options = defaults;
-        string? config = line.Take("config");
+        string? config = line.TakePath("config");
         if (config is not null) options = ReadConfig(config, options);
 
         foreach (var (name, value) in line.Remaining().ToList())
         {
             var option = TrainingOptionTable.Find(name);
             if (option is null) continue;
-            if (value is null) throw new UsageException($"option --{name} needs a value");
+            if (value is null) throw CommandLine.MissingValue(name);
             options = option.Parse(options, value);
             line.Take(name);
         }
@@ -30,6 +30,8 @@ public static class TrainingSettings
     /// <summary>Reads a JSON configuration file of training settings on top of <paramref name="options"/>.</summary>
     public static TrainingOptions ReadConfig(string path, TrainingOptions options, IReadOnlySet<string>? ignore = null)
     {
+        if (Directory.Exists(path))
+            throw new UsageException($"--config: {path} is a folder; give the path of a JSON file such as {Path.Combine(path, "train.json")}");
         if (!File.Exists(path)) throw new UsageException($"--config: file not found: {path}");
         using var document = ParseJson(path);
         return TrainingOptionTable.ApplyJson(options, document.RootElement, path, ignore);

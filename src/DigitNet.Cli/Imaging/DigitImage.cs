@@ -46,6 +46,8 @@ public static class DigitImage
     /// <exception cref="DataFormatException">The file is missing, a folder, not a supported image, truncated or damaged, or declares more than <see cref="MaxPixels"/> pixels.</exception>
     public static GrayImage Decode(string path)
     {
+        if (path.Length == 0)
+            throw new DataFormatException("an image path is empty; give the path of an image file");
         if (Directory.Exists(path))
             throw new DataFormatException($"{path} is a folder; give the image files in it, such as {Path.Combine(path, "digit.png")}");
         if (!File.Exists(path))
