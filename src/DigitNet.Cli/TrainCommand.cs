@@ -29,6 +29,7 @@ public static class TrainCommand
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; train takes only options (see digitnet train --help)");
 
+        CheckDistinct(("--metrics", metricsPath), ("--out", modelPath), ("--plot", plotPath));
         if (metricsPath is not null) CheckWritable(metricsPath, "--metrics", "metrics.json");
         if (modelPath is not null) CheckWritable(modelPath, "--out", "model.safetensors");
         if (plotPath is not null) CheckWritable(plotPath, "--plot", "curves.png");
@@ -47,19 +48,21 @@ public static class TrainCommand
             },
             augmentationFactory: AugmentationFactory.Create);
 
+        if (outcome.Training.StopReason == StopReason.Diverged)
+        {
+            // Nothing is written and no test result is printed: a diverged network is not a
+            // result worth keeping, and scripts must be able to tell this run from a good one.
+            string hint = options.Loss == "mse" ? "lower --lr, or use --loss cross-entropy with --layers" : "lower --lr";
+            Console.Error.WriteLine($"digitnet train: error: the training loss became NaN or infinite in epoch {outcome.Training.Epochs.Count + 1}; {hint}");
+            return Program.DivergedExitCode;
+        }
+
         if (!quiet)
         {
             Console.Out.WriteLine($"stopped: {Describe(outcome.Training.StopReason)}; best epoch {outcome.Training.BestEpoch} (by validation {options.StopOn}); training took {outcome.Training.TrainSeconds:F2} s");
         }
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"test accuracy {outcome.Test.Accuracy:F4}  test loss {outcome.Test.Loss:F4}  ({outcome.Test.Correct}/{outcome.Test.Count} correct)"));
-        if (outcome.Training.StopReason == StopReason.Diverged)
-        {
-            // Nothing is written: a diverged network is not a result worth keeping, and scripts
-            // must be able to tell this run from a good one.
-            Console.Error.WriteLine("digitnet train: error: the training loss became NaN or infinite; lower --lr (or use --loss cross-entropy with --layers)");
-            return Program.DivergedExitCode;
-        }
 
         if (metricsPath is not null) AtomicFile.WriteAllText(metricsPath, MetricsJson(outcome).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         if (plotPath is not null && outcome.Training.Epochs.Count > 0)
@@ -73,6 +76,20 @@ public static class TrainCommand
             if (!quiet) Console.Out.WriteLine($"model written to {modelPath}");
         }
         return 0;
+    }
+
+    /// <summary>Rejects two output options that name the same file, because the last one written would replace the other.</summary>
+    internal static void CheckDistinct(params (string Option, string? Path)[] outputs)
+    {
+        var given = outputs.Where(output => output.Path is not null).ToList();
+        for (int i = 0; i < given.Count; i++)
+        {
+            for (int j = i + 1; j < given.Count; j++)
+            {
+                if (Path.GetFullPath(given[i].Path!) == Path.GetFullPath(given[j].Path!))
+                    throw new UsageException($"{given[i].Option} and {given[j].Option} both name {given[j].Path}; give each its own file");
+            }
+        }
     }
 
     /// <summary>
@@ -172,6 +189,8 @@ public static class TrainCommand
         text.AppendLine("Trains a digit classifier on digits.mat, selecting the best epoch on the validation split,");
         text.AppendLine("and reports accuracy and loss on the test split. With no options it trains the classic");
         text.AppendLine("baseline: 256-50-10 sigmoid network, squared error, learning rate 0.2, batch size 1, 10 epochs.");
+        text.AppendLine("Exit status: 0 when done, 2 for invalid input, 3 when the training loss became NaN or");
+        text.AppendLine("infinite, in which case nothing is written.");
         text.AppendLine();
         var commandRows = new List<(string Label, string Description)>
         {

@@ -307,7 +307,20 @@ public class TrainCommandTests
         var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--hidden", "10", "--activation", "relu",
             "--loss", "cross-entropy", "--lr", "1e30", "--epochs", "2", "--out", model);
         Assert.True(result.ExitCode == 3, result.ToString());
-        Assert.Contains("NaN or infinite", result.StandardError);
+        Assert.Equal("digitnet train: error: the training loss became NaN or infinite in epoch 1; lower --lr\n", result.StandardError);
+        Assert.DoesNotContain("test accuracy", result.StandardOutput);
         Assert.False(File.Exists(model), "a diverged run must not write a model");
+    }
+
+    [Theory]
+    [InlineData("--metrics", "--out")]
+    [InlineData("--out", "--plot")]
+    public void SharedOutputFileIsRejectedBeforeTraining(string first, string second)
+    {
+        using var folder = new TempDirectory();
+        string path = Path.Combine(folder.Path, "out.bin");
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, first, path, second, Path.Combine(folder.Path, ".", "out.bin"));
+        AssertInputError(result, "both name", "give each its own file");
+        Assert.DoesNotContain("epoch", result.StandardOutput);
     }
 }
