@@ -56,7 +56,9 @@ public static class FinetuneCommand
         TrainCommand.CheckWritable(outPath, "--out", "finetuned.safetensors");
 
         var model = ModelFile.Load(modelPath);
-        var data = DigitsMat.Load(DataLocator.Resolve(options.Data));
+        // The settings in the summary name the data file used, wherever it was found.
+        options = options with { Data = DataLocator.Resolve(options.Data) };
+        var data = DigitsMat.Load(options.Data);
         EvaluateCommand.CheckCompatible(model, data.Train, modelPath);
         TrainCommand.NoteWholeBatch(options, data.Train.Count);
 

@@ -33,8 +33,9 @@ public static class TrainCommand
         if (metricsPath is not null) CheckWritable(metricsPath, "--metrics", "metrics.json");
         if (modelPath is not null) CheckWritable(modelPath, "--out", "model.safetensors");
         if (plotPath is not null) CheckWritable(plotPath, "--plot", "curves.png");
-        string dataPath = DataLocator.Resolve(options.Data);
-        var data = DigitsMat.Load(dataPath);
+        // The settings written with the results name the data file used, wherever it was found.
+        options = options with { Data = DataLocator.Resolve(options.Data) };
+        var data = DigitsMat.Load(options.Data);
         NoteWholeBatch(options, data.Train.Count);
 
         var progress = new ConsoleProgress();
@@ -81,13 +82,13 @@ public static class TrainCommand
     /// <summary>Rejects two output options that name the same file, because the last one written would replace the other.</summary>
     internal static void CheckDistinct(params (string Option, string? Path)[] outputs)
     {
-        var given = outputs.Where(output => output.Path is not null).ToList();
-        for (int i = 0; i < given.Count; i++)
+        var named = outputs.Where(output => output.Path is not null).ToList();
+        for (int i = 0; i < named.Count; i++)
         {
-            for (int j = i + 1; j < given.Count; j++)
+            for (int j = i + 1; j < named.Count; j++)
             {
-                if (Path.GetFullPath(given[i].Path!) == Path.GetFullPath(given[j].Path!))
-                    throw new UsageException($"{given[i].Option} and {given[j].Option} both name {given[j].Path}; give each its own file");
+                if (Path.GetFullPath(named[i].Path!) == Path.GetFullPath(named[j].Path!))
+                    throw new UsageException($"{named[i].Option} and {named[j].Option} both name {named[j].Path}; give each its own file");
             }
         }
     }

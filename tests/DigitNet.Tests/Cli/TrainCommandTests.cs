@@ -323,4 +323,18 @@ public class TrainCommandTests
         AssertInputError(result, "both name", "give each its own file");
         Assert.DoesNotContain("epoch", result.StandardOutput);
     }
+
+    [Fact]
+    public void MetricsNameDataFoundThroughEnvironment()
+    {
+        using var folder = new TempDirectory();
+        string metrics = Path.Combine(folder.Path, "metrics.json");
+        var environment = new Dictionary<string, string?> { ["DIGITNET_DATA"] = TestData.DigitsMatPath };
+
+        var result = CliRunner.Run(["train", "--hidden", "10", "--epochs", "1", "--quiet", "--metrics", metrics], environment: environment);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var document = JsonDocument.Parse(File.ReadAllText(metrics));
+        Assert.Equal(TestData.DigitsMatPath, document.RootElement.GetProperty("settings").GetProperty("data").GetString());
+    }
 }
