@@ -144,6 +144,8 @@ internal static unsafe class GemmBlocked
             GemmMicroKernels.Avx512Tile8x16(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, tile, nr, addToC: false);
         else if (kernel.Kind == GemmKernelKind.Avx2 && tileRows <= 4)
             GemmMicroKernels.Avx2Tile4x16(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, tile, nr, addToC: false);
+        else if (kernel.Kind == GemmKernelKind.Avx2 && tileColumns <= nr / 4)
+            GemmMicroKernels.Avx2Tile6x4(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, tile, nr, addToC: false);
         else if (kernel.Kind == GemmKernelKind.Avx2 && tileColumns <= nr / 2)
             GemmMicroKernels.Avx2Tile6x8(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, tile, nr, addToC: false);
         else
