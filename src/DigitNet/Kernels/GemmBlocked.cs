@@ -142,6 +142,8 @@ internal static unsafe class GemmBlocked
         int nr = kernel.Columns;
         if (kernel.Kind == GemmKernelKind.Avx512 && directA && tileColumns <= nr / 2)
             GemmMicroKernels.Avx512Tile8x16(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, tile, nr, addToC: false);
+        else if (kernel.Kind == GemmKernelKind.Avx2 && tileRows <= 2)
+            GemmMicroKernels.Avx2Tile2x16(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, tile, nr, addToC: false);
         else if (kernel.Kind == GemmKernelKind.Avx2 && tileRows <= 4)
             GemmMicroKernels.Avx2Tile4x16(depth, a.Start, a.RowStride, a.DepthStride, b.Start, b.DepthStride, tile, nr, addToC: false);
         else if (kernel.Kind == GemmKernelKind.Avx2 && tileColumns <= nr / 4)
