@@ -314,29 +314,4 @@ public sealed class Conv2DTests(ITestOutputHelper output)
             Assert.True(comparison.Passed, comparison.ToString());
         }
     }
-
-    [Theory]
-    [InlineData(WeightInit.Normal)]
-    [InlineData(WeightInit.Xavier)]
-    [InlineData(WeightInit.He)]
-    public void InitializeUsesFiltersAsFans(WeightInit init)
-    {
-        // Fan-in is C*KH*KW = 8*5*3 = 120 and fan-out OUT*KH*KW = 40*5*3 = 600, as in PyTorch.
-        const int fanIn = 120, fanOut = 600;
-        var layer = new Conv2D("conv1", new TensorShape(8, 9, 9), 40, 5, 3);
-        layer.Bias!.Value.Fill(1);
-
-        layer.Initialize(init, new RandomSource(8));
-
-        double expectedStd = init switch
-        {
-            WeightInit.Normal => 1 / Math.Sqrt(fanIn),
-            WeightInit.Xavier => Math.Sqrt(6.0 / (fanIn + fanOut)) / Math.Sqrt(3),
-            _ => Math.Sqrt(2.0 / fanIn),
-        };
-        var w = layer.Weight.Value.ToArray();
-        double std = Math.Sqrt(w.Average(v => (double)v * v));
-        Assert.All(layer.Bias.Value.ToArray(), b => Assert.Equal(0f, b));
-        Assert.InRange(std, 0.95 * expectedStd, 1.05 * expectedStd);
-    }
 }

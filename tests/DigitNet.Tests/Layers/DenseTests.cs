@@ -172,31 +172,6 @@ public sealed class DenseTests(ITestOutputHelper output)
         Assert.Throws<InvalidOperationException>(() => layer.Backward(new Tensor(new TensorShape(1, 2))));
     }
 
-    [Theory]
-    [InlineData(WeightInit.Normal)]
-    [InlineData(WeightInit.Xavier)]
-    [InlineData(WeightInit.He)]
-    public void InitializeClearsBiasAndScalesWeights(WeightInit init)
-    {
-        const int inputs = 400, outputs = 100;
-        var layer = new Dense("dense1", new TensorShape(inputs), outputs);
-        layer.Bias!.Value.Fill(1);
-
-        layer.Initialize(init, new RandomSource(8));
-
-        double expectedStd = init switch
-        {
-            WeightInit.Normal => 1 / Math.Sqrt(inputs),
-            WeightInit.Xavier => Math.Sqrt(6.0 / (inputs + outputs)) / Math.Sqrt(3),
-            _ => Math.Sqrt(2.0 / inputs),
-        };
-        var w = layer.Weight.Value.ToArray();
-        double std = Math.Sqrt(w.Average(v => (double)v * v));
-        Assert.All(layer.Bias.Value.ToArray(), b => Assert.Equal(0f, b));
-        Assert.InRange(std, 0.95 * expectedStd, 1.05 * expectedStd);
-        Assert.InRange(Math.Abs(w.Average(v => (double)v)), 0, 0.1 * expectedStd);
-    }
-
     private void CheckDense(TensorShape inputShape, int outputs, int batch, bool bias, ulong seed)
     {
         var random = new RandomSource(seed, (ulong)(batch * 10_000 + inputShape.Size * 100 + outputs));
