@@ -73,8 +73,10 @@ internal static unsafe class GemmComparison
     {
         int[] threadCounts = arguments.IntList("threads", [1, 2]);
         int[] sizes = arguments.IntList("sizes", [128, 256, 512, 1024, 2048]);
-        int rounds = arguments.Int("rounds", 5);
-        double roundSeconds = arguments.Double("round-ms", 100) / 1000;
+        // Many short rounds: on a shared machine whose speed changes over seconds, each library
+        // then gets rounds in the fast spells too, so one slow spell cannot decide a ratio.
+        int rounds = arguments.Int("rounds", 15);
+        double roundSeconds = arguments.Double("round-ms", 40) / 1000;
         bool squaresOnly = arguments.Flag("squares-only");
         string? only = arguments.Text("only");
         arguments.RejectRemaining();

@@ -46,8 +46,8 @@ public static class Program
           gemm      DigitNet GEMM against OpenBLAS cblas_sgemm in one process, in GFLOP/s
                       --threads 1,2       thread counts to compare (default 1,2)
                       --sizes 128,...     square sizes (default 128,256,512,1024,2048)
-                      --rounds 5          timed rounds per library; the best counts
-                      --round-ms 100      length of a round in milliseconds
+                      --rounds 15         timed rounds per library; the best counts
+                      --round-ms 40       length of a round in milliseconds
                       --squares-only      skip the training shapes
                       --only TEXT         only the products whose name contains TEXT, e.g. conv1
           e2e       train the same networks in DigitNet and PyTorch on digits.mat and compare
