@@ -9,8 +9,9 @@ namespace DigitNet.Optimizers;
 /// </summary>
 /// <remarks>
 /// A step updates the parameters in slices of at most <see cref="SliceLength"/> values. With a
-/// worker pool and enough parameters, the slices are spread across the threads. Every value is
-/// updated on its own by the same code, so results do not depend on the thread count.
+/// worker pool and enough parameters, the slices are spread across the threads, balanced, so a
+/// faster core takes slices from a slower one. Every value is updated on its own by the same
+/// code, so results depend neither on the thread count nor on which thread updates a slice.
 /// </remarks>
 public abstract class Optimizer
 {
@@ -62,7 +63,7 @@ public abstract class Optimizer
     {
         StepCount++;
         if (_parallel && Workers is not null)
-            Workers.Run(_job, _slices.Length);
+            Workers.RunBalanced(_job, _slices.Length);
         else
             UpdateSlices(0, _slices.Length);
     }
