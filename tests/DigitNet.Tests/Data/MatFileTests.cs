@@ -326,6 +326,8 @@ public class MatFileTests
         ["version-7-3"] = () => (new MatWriter { Version = 0x0200 }.Add("v", [1, 1], [1]).ToArray(), null, ["7.3", "HDF5", "-v7"]),
         ["hdf5-signature"] = () => ([0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A, .. new byte[600]], null, ["HDF5", "7.3", "-v7"]),
         ["version-4"] = () => (Version4File(), null, ["version 4", "-v7"]),
+        ["zero-bytes-not-version-4"] = () => ([0, 0, 0, 7, .. new byte[300]], null, ["not a MAT-file", "version 4 matrix header"]),
+        ["model-file"] = () => (ModelFileBytes(), null, ["safetensors model file", "not a MAT-file", "which file is the data"]),
         ["unknown-version"] = () => (new MatWriter { Version = 0x0300 }.Add("v", [1, 1], [1]).ToArray(), null, ["0x0300", "-v7"]),
         ["bad-byte-order-mark"] = () => (new MatWriter { EndianMark = "XX" }.Add("v", [1, 1], [1]).ToArray(), null, ["not a MAT-file", "'IM' or 'MI'"]),
         ["tag-truncated"] = () => ([.. new MatWriter().Header(), 14, 0, 0, 0, 64], null, ["truncated", "5 bytes"]),
@@ -370,6 +372,12 @@ public class MatFileTests
         bytes.AddRange(BitConverter.GetBytes(1.0));
         bytes.AddRange(new byte[128]);
         return bytes.ToArray();
+    }
+
+    private static byte[] ModelFileBytes()
+    {
+        byte[] header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"u8.ToArray();
+        return [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[4], .. new byte[128]];
     }
 
     private static byte[] Cut(byte[] bytes, int removeFromEnd) => bytes[..^removeFromEnd];

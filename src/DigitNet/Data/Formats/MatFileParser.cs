@@ -104,6 +104,39 @@ internal sealed class MatFileParser
         return new MatFile(file, headerText, bigEndian, arrays.ToArray(), unsupported.ToArray());
     }
 
+    /// <summary>
+    /// Whether <paramref name="bytes"/> start with a plausible version 4 matrix header: a type code
+    /// MOPT (M machine format 0 to 4, O 0, P precision 0 to 5, T matrix type 0 to 2), non-negative
+    /// dimensions, an imaginary flag of 0 or 1 and a name length whose last name byte is zero.
+    /// </summary>
+    private static bool LooksLikeVersion4(byte[] bytes, bool bigEndian)
+    {
+        const int HeaderInts = 5;
+        if (bytes.Length < HeaderInts * 4)
+            return false;
+        int Read(int index) => bigEndian
+            ? BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(index * 4))
+            : BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(index * 4));
+
+        int type = Read(0), rows = Read(1), columns = Read(2), imaginary = Read(3), nameLength = Read(4);
+        bool typeValid = type is >= 0 and < 5000 && type / 100 % 10 == 0 && type / 10 % 10 <= 5 && type % 10 <= 2;
+        long nameEnd = HeaderInts * 4L + nameLength;
+        return typeValid && rows >= 0 && columns >= 0 && imaginary is 0 or 1
+            && nameLength > 0 && nameEnd <= bytes.Length && bytes[nameEnd - 1] == 0;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="bytes"/> look like a safetensors file, the format of DigitNet's
+    /// models: a little-endian 64-bit header length, then a JSON header that starts with '{'.
+    /// </summary>
+    private static bool LooksLikeModelFile(byte[] bytes)
+    {
+        if (bytes.Length < 9 || bytes[8] != (byte)'{')
+            return false;
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        return headerLength >= 2 && headerLength <= (ulong)bytes.Length - 8;
+    }
+
     /// <summary>Checks the 128-byte header and returns the byte order and the descriptive text.</summary>
     private static (bool BigEndian, string Text) ParseHeader(byte[] bytes, string file)
     {
@@ -128,12 +161,23 @@ internal sealed class MatFileParser
         }
 
         // A level 5 header starts with text, so its first 4 bytes are non-zero. A version 4 file
-        // starts with an int32 type code below 5000, which has a zero byte in either byte order.
+        // starts with a matrix header of five int32 values, which has a zero byte in either byte order.
         if (!startsLikeMat && bytes.AsSpan(0, 4).IndexOf((byte)0) >= 0)
         {
+            if (LooksLikeModelFile(bytes))
+            {
+                throw new DataFormatException(
+                    $"{file}: this is a safetensors model file, not a MAT-file data set; check which file is the data and which the model");
+            }
+            if (LooksLikeVersion4(bytes, bigEndian: false) || LooksLikeVersion4(bytes, bigEndian: true))
+            {
+                throw new DataFormatException(
+                    $"{file}: this looks like a MAT-file version 4, which is not supported; " +
+                    "in MATLAB load it and save it again with save(..., '-v7') or '-v6'");
+            }
             throw new DataFormatException(
-                $"{file}: this looks like a MAT-file version 4, which is not supported; " +
-                "in MATLAB load it and save it again with save(..., '-v7') or '-v6'");
+                $"{file}: not a MAT-file: it starts with neither the text of a MAT-file header nor a version 4 matrix header; " +
+                "check that the path points at a MATLAB .mat file saved with -v7 or -v6");
         }
 
         bool bigEndian;
