@@ -18,8 +18,9 @@ public sealed class CommandLine
     /// <summary>
     /// Splits <paramref name="args"/>. Names in <paramref name="flags"/> take no value; every
     /// other option takes the next argument (or the text after '=') as its value, unless that
-    /// argument is itself an option. Then the option has no value, which <see cref="Take"/>
-    /// reports for a known option and <see cref="RejectRemaining"/> for an unknown one.
+    /// argument is itself an option or "--". Then the option has no value, which <see cref="Take"/>
+    /// reports for a known option and <see cref="RejectRemaining"/> for an unknown one. The
+    /// arguments after "--" are positional, whatever they look like.
     /// </summary>
     public static CommandLine Parse(IReadOnlyList<string> args, IReadOnlySet<string> flags)
     {
@@ -27,7 +28,13 @@ public sealed class CommandLine
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg == "--")
+            if (arg == "--")
+            {
+                // Everything after "--" is positional, so a file whose name starts with "--" can be named.
+                line.Positionals.AddRange(args.Skip(i + 1));
+                break;
+            }
+            if (!IsOption(arg))
             {
                 line.Positionals.Add(arg);
                 continue;
@@ -50,7 +57,7 @@ public sealed class CommandLine
         return line;
     }
 
-    private static bool IsOption(string arg) => arg.StartsWith("--", StringComparison.Ordinal) && arg != "--";
+    private static bool IsOption(string arg) => arg.StartsWith("--", StringComparison.Ordinal);
 
     /// <summary>Takes the value of option <paramref name="name"/> (the last one wins), or null if absent.</summary>
     public string? Take(string name)

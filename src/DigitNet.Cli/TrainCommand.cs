@@ -64,6 +64,7 @@ public static class TrainCommand
         }
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"test accuracy {outcome.Test.Accuracy:F4}  test loss {outcome.Test.Loss:F4}  ({outcome.Test.Correct}/{outcome.Test.Count} correct)"));
+        WarnIfNotLearned(outcome.Training.Epochs, data.Train.ClassCount, options.LearningRate);
 
         if (metricsPath is not null) AtomicFile.WriteAllText(metricsPath, MetricsJson(outcome).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         if (plotPath is not null && outcome.Training.Epochs.Count > 0)
@@ -77,6 +78,21 @@ public static class TrainCommand
             if (!quiet) Console.Out.WriteLine($"model written to {modelPath}");
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Warns on standard error when no epoch got a validation accuracy clearly above guessing, as
+    /// with a learning rate so large that every unit saturates. Such a run ends normally, so
+    /// without the warning its model would pass for a trained one.
+    /// </summary>
+    internal static void WarnIfNotLearned(IReadOnlyList<EpochMetrics> epochs, int classCount, double learningRate)
+    {
+        if (epochs.Count == 0 || classCount < 2) return;
+        double best = epochs.Max(epoch => epoch.ValidAccuracy);
+        double chance = 1.0 / classCount;
+        if (best >= 1.5 * chance) return;
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"warning: the best validation accuracy, {best:F4}, is no better than guessing among {classCount} classes ({chance:F4}), so the network did not learn; try a lower --lr (now {learningRate:G6}), or check --layers and --loss"));
     }
 
     /// <summary>Rejects two output options that name the same file, because the last one written would replace the other.</summary>
@@ -115,6 +131,14 @@ public static class TrainCommand
     {
         if (Directory.Exists(path))
             throw new UsageException($"{option}: {path} is a folder; give a file name such as {Path.Combine(path, exampleName)}");
+
+        // Images are always PNG, so a name that promises another format would mislead whoever opens it.
+        string extension = Path.GetExtension(path);
+        if (Path.GetExtension(exampleName) == ".png" && extension.Length > 0 && !extension.Equals(".png", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new UsageException(
+                $"{option}: {path} ends in {extension}, but DigitNet draws PNG images; name the file {Path.ChangeExtension(Path.GetFileName(path), ".png")}");
+        }
 
         string target;
         try

@@ -46,6 +46,25 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void DoubleDashEndsOptions()
+    {
+        var line = CommandLine.Parse(["--model", "m.safetensors", "--", "--odd name.png", "b.png"], Flags);
+
+        Assert.Equal("m.safetensors", line.Take("model"));
+        Assert.Equal(["--odd name.png", "b.png"], line.Positionals);
+        line.RejectRemaining("predict", []);
+    }
+
+    [Fact]
+    public void OptionBeforeDoubleDashHasNoValue()
+    {
+        var line = CommandLine.Parse(["--model", "--", "a.png"], Flags);
+
+        Assert.Throws<UsageException>(() => line.Take("model"));
+        Assert.Equal(["a.png"], line.Positionals);
+    }
+
+    [Fact]
     public void EmptyPathIsRejected()
     {
         var line = CommandLine.Parse(["--out", "", "--hidden", ""], Flags);

@@ -312,6 +312,24 @@ public class TrainCommandTests
         Assert.False(File.Exists(model), "a diverged run must not write a model");
     }
 
+    [Fact]
+    public void SaturatedRunWarnsThatNothingWasLearned()
+    {
+        // Sigmoid units saturate at this rate: the loss stays finite, so the run completes.
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--lr", "1e10", "--epochs", "1", "--quiet");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.StartsWith("warning: the best validation accuracy, 0.", result.StandardError);
+        Assert.Contains("is no better than guessing among 10 classes (0.1000), so the network did not learn; try a lower --lr (now 1E+10)", result.StandardError);
+    }
+
+    [Fact]
+    public void LearningRunDoesNotWarn()
+    {
+        var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--epochs", "1", "--quiet");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("", result.StandardError);
+    }
+
     [Theory]
     [InlineData("--metrics", "--out")]
     [InlineData("--out", "--plot")]

@@ -12,6 +12,27 @@ public sealed class WriteCheckTests
 {
     private const string ProbeName = ".digitnet-write-test";
 
+    [Theory]
+    [InlineData("curves.jpg", "--plot", "curves.png", "--plot: curves.jpg ends in .jpg, but DigitNet draws PNG images; name the file curves.png")]
+    [InlineData("digits.svg", "--out", "gallery.png", "--out: digits.svg ends in .svg, but DigitNet draws PNG images; name the file digits.png")]
+    public void ImageWithOtherExtensionIsRejected(string path, string option, string exampleName, string message)
+    {
+        var error = Assert.Throws<UsageException>(() => TrainCommand.CheckWritable(path, option, exampleName));
+
+        Assert.Equal(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData("curves.PNG", "curves.png")]
+    [InlineData("curves", "curves.png")]
+    [InlineData("model.bin", "model.safetensors")]
+    public void AcceptedOutputNames(string name, string exampleName)
+    {
+        using var folder = new TempDirectory();
+
+        TrainCommand.CheckWritable(Path.Combine(folder.Path, name), "--out", exampleName);
+    }
+
     [Fact]
     public void ProcFolderIsNamedSpecial()
     {
