@@ -39,6 +39,9 @@ internal static class EndToEnd
     /// <summary>Rounds of the CNN's thread-scaling runs when <c>--scaling-rounds</c> is not given.</summary>
     private const int DefaultScalingRounds = 3;
 
+    /// <summary>Rounds of each framework's training when <c>--rounds</c> is not given.</summary>
+    private const int DefaultRounds = 3;
+
     public static int Run(ArgumentReader arguments)
     {
         string repository = FindRepositoryRoot();
@@ -54,12 +57,15 @@ internal static class EndToEnd
         string python = arguments.Text("python") ?? "/usr/bin/python3";
         bool skipScaling = arguments.Flag("no-scaling");
         int scalingRounds = arguments.Int("scaling-rounds", DefaultScalingRounds);
+        int rounds = arguments.Int("rounds", DefaultRounds);
         bool keepFiles = arguments.Flag("keep-files");
         arguments.RejectRemaining();
         if (threads < 1)
             throw new ArgumentException("e2e: --threads must be at least 1");
         if (scalingRounds < 1)
             throw new ArgumentException("e2e: --scaling-rounds must be at least 1");
+        if (rounds < 1)
+            throw new ArgumentException("e2e: --rounds must be at least 1");
         if (pyTorchType is not ("float32" or "float64"))
             throw new ArgumentException($"e2e: --pytorch-dtype must be float32 or float64, got '{pyTorchType}'");
 
@@ -86,10 +92,17 @@ internal static class EndToEnd
                 string folder = Path.Combine(workDirectory, network.Key);
                 var export = RunExport.Write(folder, options, data, checkSteps);
 
-                Console.Error.WriteLine($"e2e: {network.Title}: DigitNet, {threads} thread(s)");
-                var digitNet = TrainDigitNet(options, data);
-                Console.Error.WriteLine($"e2e: {network.Title}: PyTorch, {threads} thread(s)");
-                var pyTorch = TrainPyTorch(python, script, export, options, pyTorchType);
+                // The frameworks take turns, so a slow spell of the machine, which can last
+                // seconds, falls on one round of one of them and not on the median.
+                var digitNet = new DigitNetResult[rounds];
+                var pyTorch = new PyTorchResult[rounds];
+                for (int round = 0; round < rounds; round++)
+                {
+                    Console.Error.WriteLine($"e2e: {network.Title}: round {round + 1} of {rounds}, DigitNet, {threads} thread(s)");
+                    digitNet[round] = TrainDigitNet(options, data);
+                    Console.Error.WriteLine($"e2e: {network.Title}: round {round + 1} of {rounds}, PyTorch, {threads} thread(s)");
+                    pyTorch[round] = TrainPyTorch(python, script, export, options, pyTorchType, check: round == 0);
+                }
                 rows.Add(new ComparisonRow(network, options, digitNet, pyTorch));
 
                 if (network.Key == "cnn" && !skipScaling && threads != 1)
@@ -174,7 +187,7 @@ internal static class EndToEnd
     private static Dataset Head(Dataset data, int count) =>
         new(data.Name, data.SampleShape, data.Features[..(count * data.SampleShape.Size)], data.Labels[..count], data.ClassNames);
 
-    private static PyTorchResult TrainPyTorch(string python, string script, RunExport export, TrainingOptions options, string dtype)
+    private static PyTorchResult TrainPyTorch(string python, string script, RunExport export, TrainingOptions options, string dtype, bool check)
     {
         var start = new ProcessStartInfo(python)
         {
@@ -196,7 +209,7 @@ internal static class EndToEnd
             "--dtype", dtype,
         ];
         foreach (string argument in scriptArguments) start.ArgumentList.Add(argument);
-        if (export.CheckSteps > 0) start.ArgumentList.Add("--check");
+        if (check && export.CheckSteps > 0) start.ArgumentList.Add("--check");
         start.Environment.Remove("OPENBLAS_CORETYPE");
         start.Environment.Remove("OPENBLAS_L2_SIZE");
 
@@ -212,27 +225,48 @@ internal static class EndToEnd
         return result ?? throw new InvalidOperationException($"{script} printed no result; its last line was '{json}'");
     }
 
-    private sealed record ComparisonRow(BenchmarkNetwork Network, TrainingOptions Options, DigitNetResult DigitNet, PyTorchResult PyTorch);
+    /// <summary>One network's rounds in both frameworks; round 1 of PyTorch ran the step check.</summary>
+    private sealed record ComparisonRow(BenchmarkNetwork Network, TrainingOptions Options, DigitNetResult[] DigitNet, PyTorchResult[] PyTorch)
+    {
+        public double DigitNetSamplesPerSecond => Median(DigitNet.Select(round => round.SamplesPerSecond));
+
+        public double PyTorchSamplesPerSecond => Median(PyTorch.Select(round => round.SamplesPerSecond));
+    }
 
     private static void PrintComparison(IReadOnlyList<ComparisonRow> rows, int threads)
     {
-        var first = rows.First().PyTorch;
+        var first = rows.First().PyTorch[0];
+        int rounds = rows.First().DigitNet.Length;
         Console.WriteLine($"PyTorch {first.TorchVersion} in {first.Dtype}, {first.Threads} intra-op and {first.InteropThreads} inter-op thread(s), OpenBLAS core {first.OpenBlasCore}.");
-        Console.WriteLine("Samples per second over the training loop of the median epoch; test accuracy of the final weights on the 1000 test images.");
+        Console.WriteLine($"Samples per second over the training loop of the median epoch, median of {rounds} round(s) in which the frameworks take turns;");
+        Console.WriteLine("test accuracy of the final weights on the 1000 test images, from round 1.");
         Console.WriteLine();
         Console.WriteLine("| network | batch | epochs | threads | DigitNet samples/s | PyTorch samples/s | DigitNet / PyTorch | DigitNet test accuracy | PyTorch test accuracy | DigitNet bytes allocated per batch |");
         Console.WriteLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
-        foreach (var (network, options, digitNet, pyTorch) in rows)
+        foreach (var row in rows)
+        {
+            var (digitNet, pyTorch) = (row.DigitNet[0], row.PyTorch[0]);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {row.Network.Title} | {row.Options.BatchSize} | {row.Options.Epochs} | {threads} | {row.DigitNetSamplesPerSecond:N0} | {row.PyTorchSamplesPerSecond:N0} | {row.DigitNetSamplesPerSecond / row.PyTorchSamplesPerSecond:F1} | {digitNet.TestAccuracy:P1} | {pyTorch.TestAccuracy:P1} | {digitNet.BytesPerBatch:F0} |"));
+        }
+        Console.WriteLine();
+        if (rounds == 1) return;
+
+        Console.WriteLine("Each round, samples per second of the median epoch:");
+        Console.WriteLine();
+        Console.WriteLine("| network | DigitNet, each round | PyTorch, each round |");
+        Console.WriteLine("|---|--:|--:|");
+        foreach (var row in rows)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {network.Title} | {options.BatchSize} | {options.Epochs} | {threads} | {digitNet.SamplesPerSecond:N0} | {pyTorch.SamplesPerSecond:N0} | {digitNet.SamplesPerSecond / pyTorch.SamplesPerSecond:F1} | {digitNet.TestAccuracy:P1} | {pyTorch.TestAccuracy:P1} | {digitNet.BytesPerBatch:F0} |"));
+                $"| {row.Network.Title} | {string.Join(", ", row.DigitNet.Select(r => r.SamplesPerSecond.ToString("N0", CultureInfo.InvariantCulture)))} | {string.Join(", ", row.PyTorch.Select(r => r.SamplesPerSecond.ToString("N0", CultureInfo.InvariantCulture)))} |"));
         }
         Console.WriteLine();
     }
 
     private static void PrintStepCheck(IReadOnlyList<ComparisonRow> rows)
     {
-        var checkedRows = rows.Where(row => row.PyTorch.Check is not null).ToList();
+        var checkedRows = rows.Where(row => row.PyTorch[0].Check is not null).ToList();
         if (checkedRows.Count == 0) return;
 
         Console.WriteLine("Step check: the first SGD steps from the exported weights on the first batches, in DigitNet and in PyTorch float32 and float64.");
@@ -243,7 +277,7 @@ internal static class EndToEnd
         Console.WriteLine("|---|--:|--:|--:|--:|--:|--:|--:|");
         foreach (var row in checkedRows)
         {
-            var check = row.PyTorch.Check!;
+            var check = row.PyTorch[0].Check!;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {row.Network.Title} | {check.Steps} | {check.FirstStep:E1} | {check.FirstStepFloat32VsFloat64:E1} | {check.WeightChange[0]:E1} | {check.WeightChange[^1]:E1} | {check.WeightChangeFloat64[^1]:E1} | {check.WeightChangeFloat32VsFloat64[^1]:E1} |"));
         }

@@ -56,6 +56,7 @@ public static class Program
                       --networks LIST     comma-separated subset of baseline,mlp,cnn (default all)
                       --epochs N          override every network's epoch count
                       --python PATH       Python with torch 1.13 (default /usr/bin/python3)
+                      --rounds 3          rounds of each network, DigitNet and PyTorch in turn; the median counts
                       --no-scaling        skip the CNN thread-scaling runs
                       --scaling-rounds 3  rounds of the CNN on 1 thread, then on --threads, in turn
                       --seed N            seed of the initial weights and sample order (default 1)
