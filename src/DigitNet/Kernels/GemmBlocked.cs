@@ -146,8 +146,9 @@ internal static unsafe class GemmBlocked
     /// B panels that start <c>b.RowStride</c> floats apart, into C from <paramref name="c"/> on.
     /// </summary>
     /// <remarks>
-    /// A read in place with unit depth stride gets a loop of its own, where the constant stride lets
-    /// the JIT step the A pointers by a constant: 16x2048x9 (k = 9) ran 1.5% faster that way.
+    /// A read in place with unit depth stride gets loops of its own, where the constant stride lets
+    /// the JIT step the A pointers by a constant, and a constant addToC removes a branch per row
+    /// of each tile: 16x2048x9 (k = 9) ran 1.5% and 1% faster for these.
     /// </remarks>
     private static void FullTiles(GemmKernel kernel, int depth, in Panel a, in Panel b, int count,
         float* c, nint ldc, bool addToC)
@@ -159,10 +160,15 @@ internal static unsafe class GemmBlocked
             for (int t = 0; t < count; t++, bPanel += b.RowStride, c += nr)
                 kernel.Invoke(depth, a.Start, bPanel, c, ldc, addToC);
         }
+        else if (kernel.Kind == GemmKernelKind.Avx512 && a.DepthStride == 1 && !addToC)
+        {
+            for (int t = 0; t < count; t++, bPanel += b.RowStride, c += nr)
+                GemmMicroKernels.Avx512Tile8x32(depth, a.Start, a.RowStride, 1, bPanel, b.DepthStride, c, ldc, addToC: false);
+        }
         else if (kernel.Kind == GemmKernelKind.Avx512 && a.DepthStride == 1)
         {
             for (int t = 0; t < count; t++, bPanel += b.RowStride, c += nr)
-                GemmMicroKernels.Avx512Tile8x32(depth, a.Start, a.RowStride, 1, bPanel, b.DepthStride, c, ldc, addToC);
+                GemmMicroKernels.Avx512Tile8x32(depth, a.Start, a.RowStride, 1, bPanel, b.DepthStride, c, ldc, addToC: true);
         }
         else if (kernel.Kind == GemmKernelKind.Avx512)
         {
