@@ -132,7 +132,7 @@ public static class TrainCommand
         if (Directory.Exists(path))
             throw new UsageException($"{option}: {path} is a folder; give a file name such as {Path.Combine(path, exampleName)}");
 
-        // Images are always PNG, so a name that promises another format would mislead whoever opens it.
+        // Images are always PNG, so a name that promises another format would mislead anyone who opens the file.
         string extension = Path.GetExtension(path);
         if (Path.GetExtension(exampleName) == ".png" && extension.Length > 0 && !extension.Equals(".png", StringComparison.OrdinalIgnoreCase))
         {
