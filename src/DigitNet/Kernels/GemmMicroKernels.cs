@@ -357,87 +357,64 @@ internal static unsafe class GemmMicroKernels
     /// The left half of <see cref="Avx2Tile6x16"/>, with the same FMA order, for edge panels of
     /// at most 8 valid columns.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx2Tile6x8(int depth, float* a, nint aRowStride, nint aDepthStride,
-        float* b, nint bDepthStride, float* c, nint ldc, bool addToC)
-    {
-        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
-
-        float* a0 = a;
-        float* a3 = a + 3 * aRowStride;
-        nint s1 = aRowStride, s2 = 2 * aRowStride;
-        for (int p = 0; p < depth; p++)
-        {
-            Vector256<float> b0 = Vector256.Load(b);
-            c0 = Fma.MultiplyAdd(Vector256.Create(a0[0]), b0, c0);
-            c1 = Fma.MultiplyAdd(Vector256.Create(a0[s1]), b0, c1);
-            c2 = Fma.MultiplyAdd(Vector256.Create(a0[s2]), b0, c2);
-            c3 = Fma.MultiplyAdd(Vector256.Create(a3[0]), b0, c3);
-            c4 = Fma.MultiplyAdd(Vector256.Create(a3[s1]), b0, c4);
-            c5 = Fma.MultiplyAdd(Vector256.Create(a3[s2]), b0, c5);
-            a0 += aDepthStride;
-            a3 += aDepthStride;
-            b += bDepthStride;
-        }
-
-        StoreHalfRow256(c, c0, addToC);
-        StoreHalfRow256(c + ldc, c1, addToC);
-        StoreHalfRow256(c + 2 * ldc, c2, addToC);
-        StoreHalfRow256(c + 3 * ldc, c3, addToC);
-        StoreHalfRow256(c + 4 * ldc, c4, addToC);
-        StoreHalfRow256(c + 5 * ldc, c5, addToC);
-    }
+        float* b, nint bDepthStride, float* c, nint ldc, bool addToC) =>
+        Avx2Tile6xVector<Vector256Ops, Vector256<float>>(depth, a, aRowStride, aDepthStride, b, bDepthStride, c, ldc, addToC);
 
     /// <summary>
     /// The left quarter of <see cref="Avx2Tile6x16"/>, with the same FMA order, for edge panels of
     /// at most 4 valid columns. AMD's first Zen cores split a 256-bit FMA into two 128-bit halves,
     /// so there this costs half of <see cref="Avx2Tile6x8"/>; elsewhere it costs the same.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Avx2Tile6x4(int depth, float* a, nint aRowStride, nint aDepthStride,
+        float* b, nint bDepthStride, float* c, nint ldc, bool addToC) =>
+        Avx2Tile6xVector<Vector128Ops, Vector128<float>>(depth, a, aRowStride, aDepthStride, b, bDepthStride, c, ldc, addToC);
+
+    /// <summary>
+    /// A 6-row tile one vector wide: the first <c>TOps.Count</c> columns of <see cref="Avx2Tile6x16"/>.
+    /// Only called where FMA is supported, so <c>TOps.MultiplyAdd</c> fuses as the full kernel does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Avx2Tile6xVector<TOps, TVector>(int depth, float* a, nint aRowStride, nint aDepthStride,
         float* b, nint bDepthStride, float* c, nint ldc, bool addToC)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : unmanaged
     {
-        Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        TVector c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero, c4 = TOps.Zero, c5 = TOps.Zero;
 
         float* a0 = a;
         float* a3 = a + 3 * aRowStride;
         nint s1 = aRowStride, s2 = 2 * aRowStride;
         for (int p = 0; p < depth; p++)
         {
-            Vector128<float> b0 = Vector128.Load(b);
-            c0 = Fma.MultiplyAdd(Vector128.Create(a0[0]), b0, c0);
-            c1 = Fma.MultiplyAdd(Vector128.Create(a0[s1]), b0, c1);
-            c2 = Fma.MultiplyAdd(Vector128.Create(a0[s2]), b0, c2);
-            c3 = Fma.MultiplyAdd(Vector128.Create(a3[0]), b0, c3);
-            c4 = Fma.MultiplyAdd(Vector128.Create(a3[s1]), b0, c4);
-            c5 = Fma.MultiplyAdd(Vector128.Create(a3[s2]), b0, c5);
+            TVector b0 = TOps.Load(b);
+            c0 = TOps.MultiplyAdd(TOps.Create(a0[0]), b0, c0);
+            c1 = TOps.MultiplyAdd(TOps.Create(a0[s1]), b0, c1);
+            c2 = TOps.MultiplyAdd(TOps.Create(a0[s2]), b0, c2);
+            c3 = TOps.MultiplyAdd(TOps.Create(a3[0]), b0, c3);
+            c4 = TOps.MultiplyAdd(TOps.Create(a3[s1]), b0, c4);
+            c5 = TOps.MultiplyAdd(TOps.Create(a3[s2]), b0, c5);
             a0 += aDepthStride;
             a3 += aDepthStride;
             b += bDepthStride;
         }
 
-        StoreQuarterRow128(c, c0, addToC);
-        StoreQuarterRow128(c + ldc, c1, addToC);
-        StoreQuarterRow128(c + 2 * ldc, c2, addToC);
-        StoreQuarterRow128(c + 3 * ldc, c3, addToC);
-        StoreQuarterRow128(c + 4 * ldc, c4, addToC);
-        StoreQuarterRow128(c + 5 * ldc, c5, addToC);
+        StoreVector<TOps, TVector>(c, c0, addToC);
+        StoreVector<TOps, TVector>(c + ldc, c1, addToC);
+        StoreVector<TOps, TVector>(c + 2 * ldc, c2, addToC);
+        StoreVector<TOps, TVector>(c + 3 * ldc, c3, addToC);
+        StoreVector<TOps, TVector>(c + 4 * ldc, c4, addToC);
+        StoreVector<TOps, TVector>(c + 5 * ldc, c5, addToC);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreQuarterRow128(float* c, Vector128<float> sum, bool addToC)
+    private static void StoreVector<TOps, TVector>(float* c, TVector sum, bool addToC)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : unmanaged
     {
         if (addToC)
-            sum += Vector128.Load(c);
-        sum.Store(c);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreHalfRow256(float* c, Vector256<float> sum, bool addToC)
-    {
-        if (addToC)
-            sum += Vector256.Load(c);
-        sum.Store(c);
+            sum = TOps.Add(sum, TOps.Load(c));
+        TOps.Store(sum, c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
