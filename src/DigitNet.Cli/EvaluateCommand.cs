@@ -37,10 +37,12 @@ public static class EvaluateCommand
         line.RejectRemaining("evaluate", []);
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; evaluate takes only options (see digitnet evaluate --help)");
+        string dataPath = DataLocator.Resolve(dataOption);
+        TrainCommand.CheckDistinct(("--model", modelPath), ("--data", dataPath), ("--plot", plotPath));
         if (plotPath is not null) TrainCommand.CheckWritable(plotPath, "--plot", "evaluation.png");
 
         var model = ModelFile.Load(modelPath);
-        var splits = DigitsMat.Load(DataLocator.Resolve(dataOption));
+        var splits = DigitsMat.Load(dataPath);
         var raw = splitName switch { "train" => splits.Train, "valid" => splits.Valid, _ => splits.Test };
         CheckCompatible(model, raw, modelPath);
 

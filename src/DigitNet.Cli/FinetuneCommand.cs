@@ -58,6 +58,7 @@ public static class FinetuneCommand
         var model = ModelFile.Load(modelPath);
         // The settings in the summary name the data file used, wherever it was found.
         options = options with { Data = DataLocator.Resolve(options.Data) };
+        TrainCommand.CheckDistinct(("--data", options.Data), ("--out", outPath));
         var data = DigitsMat.Load(options.Data);
         EvaluateCommand.CheckCompatible(model, data.Train, modelPath);
         TrainCommand.NoteWholeBatch(options, data.Train.Count);

@@ -29,12 +29,12 @@ public static class TrainCommand
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; train takes only options (see digitnet train --help)");
 
-        CheckDistinct(("--metrics", metricsPath), ("--out", modelPath), ("--plot", plotPath));
+        // The settings written with the results name the data file used, wherever it was found.
+        options = options with { Data = DataLocator.Resolve(options.Data) };
+        CheckDistinct(("--data", options.Data), ("--metrics", metricsPath), ("--out", modelPath), ("--plot", plotPath));
         if (metricsPath is not null) CheckWritable(metricsPath, "--metrics", "metrics.json");
         if (modelPath is not null) CheckWritable(modelPath, "--out", "model.safetensors");
         if (plotPath is not null) CheckWritable(plotPath, "--plot", "curves.png");
-        // The settings written with the results name the data file used, wherever it was found.
-        options = options with { Data = DataLocator.Resolve(options.Data) };
         var data = DigitsMat.Load(options.Data);
         NoteWholeBatch(options, data.Train.Count);
 
@@ -60,11 +60,15 @@ public static class TrainCommand
 
         if (!quiet)
         {
-            Console.Out.WriteLine($"stopped: {Describe(outcome.Training.StopReason)}; best epoch {outcome.Training.BestEpoch} (by validation {options.StopOn}); training took {outcome.Training.TrainSeconds:F2} s");
+            // Without --patience the final weights are kept, whichever epoch validated best.
+            string kept = options.Patience > 0
+                ? $"kept the best epoch by validation {options.StopOn}, {outcome.Training.BestEpoch}"
+                : $"kept the last epoch, {outcome.Training.BestEpoch} (--patience keeps the best by validation {options.StopOn})";
+            Console.Out.WriteLine($"stopped: {Describe(outcome.Training.StopReason)}; {kept}; training took {outcome.Training.TrainSeconds:F2} s");
         }
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"test accuracy {outcome.Test.Accuracy:F4}  test loss {outcome.Test.Loss:F4}  ({outcome.Test.Correct}/{outcome.Test.Count} correct)"));
-        WarnIfNotLearned(outcome.Training.Epochs, data.Train.ClassCount, options.LearningRate);
+        WarnIfNotLearned(outcome.Training.Epochs, data.Train.ClassCount);
 
         if (metricsPath is not null) AtomicFile.WriteAllText(metricsPath, MetricsJson(outcome).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         if (plotPath is not null && outcome.Training.Epochs.Count > 0)
@@ -81,18 +85,19 @@ public static class TrainCommand
     }
 
     /// <summary>
-    /// Warns on standard error when no epoch got a validation accuracy clearly above guessing, as
-    /// with a learning rate so large that every unit saturates. Such a run ends normally, so
-    /// without the warning its model would pass for a trained one.
+    /// Warns on standard error when no epoch got a validation accuracy clearly above guessing: at
+    /// least 1.5 times the accuracy of guessing among the classes. A learning rate so large that
+    /// every unit saturates, or too few updates, ends a run normally, so without the warning its
+    /// model would pass for a trained one.
     /// </summary>
-    internal static void WarnIfNotLearned(IReadOnlyList<EpochMetrics> epochs, int classCount, double learningRate)
+    internal static void WarnIfNotLearned(IReadOnlyList<EpochMetrics> epochs, int classCount)
     {
         if (epochs.Count == 0 || classCount < 2) return;
         double best = epochs.Max(epoch => epoch.ValidAccuracy);
-        double chance = 1.0 / classCount;
-        if (best >= 1.5 * chance) return;
+        double threshold = 1.5 / classCount;
+        if (best >= threshold) return;
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"warning: the best validation accuracy, {best:F4}, is no better than guessing among {classCount} classes ({chance:F4}), so the network did not learn; try a lower --lr (now {learningRate:G6}), or check --layers and --loss"));
+            $"digitnet train: warning: the best validation accuracy, {best:F4}, is below {threshold:F4}, close to guessing among {classCount} classes, so the network did not learn; check --lr (too large saturates the units), --batch-size and --epochs (too few updates), --layers and --loss"));
     }
 
     /// <summary>Rejects two output options that name the same file, because the last one written would replace the other.</summary>
@@ -122,22 +127,34 @@ public static class TrainCommand
         }
     }
 
+    // File name endings of the formats that DigitNet reads or writes.
+    private static readonly string[] OwnFormats = [".png", ".mat", ".json", ".safetensors"];
+
     /// <summary>
     /// Fails before any work when <paramref name="path"/> cannot be written: a missing or read-only
     /// folder, or a folder, device, FIFO or socket in place of a file (a symbolic link is checked at
-    /// its target). <paramref name="exampleName"/> is the file name that the message suggests in place of a folder.
+    /// its target), or a name that ends in another DigitNet format than <paramref name="exampleName"/>.
+    /// <paramref name="exampleName"/> is the file name that the message suggests in place of a folder.
     /// </summary>
     public static void CheckWritable(string path, string option, string exampleName)
     {
         if (Directory.Exists(path))
             throw new UsageException($"{option}: {path} is a folder; give a file name such as {Path.Combine(path, exampleName)}");
 
-        // Images are always PNG, so a name that promises another format would mislead anyone who opens the file.
+        // Images are always PNG, so a name that promises another format would mislead anyone who
+        // opens the file. Other outputs may take any name but that of another DigitNet format,
+        // which is most likely a slip (a .mat name could even replace a data set).
         string extension = Path.GetExtension(path);
-        if (Path.GetExtension(exampleName) == ".png" && extension.Length > 0 && !extension.Equals(".png", StringComparison.OrdinalIgnoreCase))
+        string expected = Path.GetExtension(exampleName);
+        bool isImage = expected == ".png";
+        bool wrongImage = isImage && extension.Length > 0 && !extension.Equals(".png", StringComparison.OrdinalIgnoreCase);
+        bool otherFormat = !isImage && !extension.Equals(expected, StringComparison.OrdinalIgnoreCase)
+            && OwnFormats.Contains(extension, StringComparer.OrdinalIgnoreCase);
+        if (wrongImage || otherFormat)
         {
+            string writes = isImage ? "DigitNet draws PNG images" : $"{option} writes a {expected} file";
             throw new UsageException(
-                $"{option}: {path} ends in {extension}, but DigitNet draws PNG images; name the file {Path.ChangeExtension(Path.GetFileName(path), ".png")}");
+                $"{option}: {path} ends in {extension}, but {writes}; name the file {Path.ChangeExtension(Path.GetFileName(path), expected)}");
         }
 
         string target;
@@ -211,9 +228,10 @@ public static class TrainCommand
         var text = new System.Text.StringBuilder();
         text.AppendLine("usage: digitnet train [options]");
         text.AppendLine();
-        text.AppendLine("Trains a digit classifier on digits.mat, selecting the best epoch on the validation split,");
-        text.AppendLine("and reports accuracy and loss on the test split. With no options it trains the classic");
-        text.AppendLine("baseline: 256-50-10 sigmoid network, squared error, learning rate 0.2, batch size 1, 10 epochs.");
+        text.AppendLine("Trains a digit classifier on digits.mat and reports accuracy and loss on the test split. It");
+        text.AppendLine("keeps the last epoch's weights, or with --patience those of the best epoch on the validation");
+        text.AppendLine("split. With no options it trains the classic baseline: 256-50-10 sigmoid network, squared");
+        text.AppendLine("error, learning rate 0.2, batch size 1, 10 epochs.");
         text.AppendLine("Exit status: 0 when done, 2 for invalid input, 3 when the training loss became NaN or");
         text.AppendLine("infinite, in which case nothing is written.");
         text.AppendLine();

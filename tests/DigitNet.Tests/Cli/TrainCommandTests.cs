@@ -318,8 +318,8 @@ public class TrainCommandTests
         // Sigmoid units saturate at this rate: the loss stays finite, so the run completes.
         var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, "--lr", "1e10", "--epochs", "1", "--quiet");
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.StartsWith("warning: the best validation accuracy, 0.", result.StandardError);
-        Assert.Contains("is no better than guessing among 10 classes (0.1000), so the network did not learn; try a lower --lr (now 1E+10)", result.StandardError);
+        Assert.StartsWith("digitnet train: warning: the best validation accuracy, 0.", result.StandardError);
+        Assert.Contains("is below 0.1500, close to guessing among 10 classes, so the network did not learn; check --lr", result.StandardError);
     }
 
     [Fact]
@@ -340,6 +340,32 @@ public class TrainCommandTests
         var result = CliRunner.Run("train", "--data", TestData.DigitsMatPath, first, path, second, Path.Combine(folder.Path, ".", "out.bin"));
         AssertInputError(result, "both name", "give each its own file");
         Assert.DoesNotContain("epoch", result.StandardOutput);
+    }
+
+    [Theory]
+    [InlineData("--out")]
+    [InlineData("--metrics")]
+    public void OutputNamingDataIsRejected(string option)
+    {
+        using var folder = new TempDirectory();
+        string data = Path.Combine(folder.Path, "digits.bin");
+        File.Copy(TestData.DigitsMatPath, data);
+
+        var result = CliRunner.Run("train", "--data", data, option, data, "--epochs", "1");
+
+        AssertInputError(result, "--data and " + option, "both name");
+        Assert.Equal(File.ReadAllBytes(TestData.DigitsMatPath), File.ReadAllBytes(data));
+    }
+
+    [Theory]
+    [InlineData(new string[0], "kept the last epoch, 2 (--patience keeps the best by validation accuracy)")]
+    [InlineData(new[] { "--patience", "5" }, "kept the best epoch by validation accuracy, ")]
+    public void StopLineNamesKeptEpoch(string[] extra, string expected)
+    {
+        var result = CliRunner.Run(["train", "--data", TestData.DigitsMatPath, "--epochs", "2", .. extra]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains(expected, result.StandardOutput);
     }
 
     [Fact]

@@ -15,7 +15,9 @@ public sealed class WriteCheckTests
     [Theory]
     [InlineData("curves.jpg", "--plot", "curves.png", "--plot: curves.jpg ends in .jpg, but DigitNet draws PNG images; name the file curves.png")]
     [InlineData("digits.svg", "--out", "gallery.png", "--out: digits.svg ends in .svg, but DigitNet draws PNG images; name the file digits.png")]
-    public void ImageWithOtherExtensionIsRejected(string path, string option, string exampleName, string message)
+    [InlineData("model.png", "--out", "model.safetensors", "--out: model.png ends in .png, but --out writes a .safetensors file; name the file model.safetensors")]
+    [InlineData("digits.mat", "--metrics", "metrics.json", "--metrics: digits.mat ends in .mat, but --metrics writes a .json file; name the file digits.json")]
+    public void OtherFormatNameIsRejected(string path, string option, string exampleName, string message)
     {
         var error = Assert.Throws<UsageException>(() => TrainCommand.CheckWritable(path, option, exampleName));
 
