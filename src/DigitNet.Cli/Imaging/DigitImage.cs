@@ -21,6 +21,10 @@ public static class DigitImage
     /// <summary>Pixel count above which a codec that can decode at a reduced size (JPEG) is asked to.</summary>
     private const long ReducedDecodePixels = 4_000_000;
 
+    /// <summary>Returns the usual written name of an image format, such as PNG or WebP.</summary>
+    private static string FormatName(SKEncodedImageFormat format) =>
+        format == SKEncodedImageFormat.Webp ? "WebP" : format.ToString().ToUpperInvariant();
+
     private static readonly SKEncodedImageFormat[] Formats =
         [SKEncodedImageFormat.Png, SKEncodedImageFormat.Jpeg, SKEncodedImageFormat.Bmp, SKEncodedImageFormat.Gif, SKEncodedImageFormat.Webp];
 
@@ -63,7 +67,7 @@ public static class DigitImage
         }
         if (codec is null || Array.IndexOf(Formats, codec.EncodedFormat) < 0)
         {
-            string found = codec is null ? "not a recognised image" : $"a {codec.EncodedFormat} image";
+            string found = codec is null ? "not a recognised image" : $"a {FormatName(codec.EncodedFormat)} image";
             throw new DataFormatException($"{path}: {found}; expected a PNG, JPEG, BMP, GIF or WebP file");
         }
 
@@ -87,9 +91,9 @@ public static class DigitImage
         // are left blank, and a prediction on the part that was decoded would be misleading.
         var result = codec.GetPixels(info, bitmap.GetPixels());
         if (result == SKCodecResult.IncompleteInput)
-            throw Damaged(path, $"the {codec.EncodedFormat} data ends before the last pixel row");
+            throw Damaged(path, $"the {FormatName(codec.EncodedFormat)} data ends before the last pixel row");
         if (result != SKCodecResult.Success)
-            throw Damaged(path, $"the {codec.EncodedFormat} pixel data is invalid ({result})");
+            throw Damaged(path, $"the {FormatName(codec.EncodedFormat)} pixel data is invalid ({result})");
 
         var gray = ToGray(bitmap.GetPixelSpan(), size.Width, size.Height);
         return Orient(gray, codec.EncodedOrigin);

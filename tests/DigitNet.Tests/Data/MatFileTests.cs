@@ -327,6 +327,7 @@ public class MatFileTests
         ["hdf5-signature"] = () => ([0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A, .. new byte[600]], null, ["HDF5", "7.3", "-v7"]),
         ["version-4"] = () => (Version4File(), null, ["version 4", "-v7"]),
         ["zero-bytes-not-version-4"] = () => ([0, 0, 0, 7, .. new byte[300]], null, ["not a MAT-file", "version 4 matrix header"]),
+        ["png-image"] = () => ([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, .. new byte[40]], null, ["PNG image", "not a MAT-file"]),
         ["model-file"] = () => (ModelFileBytes(), null, ["safetensors model file", "not a MAT-file", "which file is the data"]),
         ["unknown-version"] = () => (new MatWriter { Version = 0x0300 }.Add("v", [1, 1], [1]).ToArray(), null, ["0x0300", "-v7"]),
         ["bad-byte-order-mark"] = () => (new MatWriter { EndianMark = "XX" }.Add("v", [1, 1], [1]).ToArray(), null, ["not a MAT-file", "'IM' or 'MI'"]),

@@ -49,6 +49,8 @@ internal sealed class MatFileParser
     private const uint ComplexFlag = 0x0800;
     private const uint LogicalFlag = 0x0200;
 
+    private static ReadOnlySpan<byte> PngSignature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
     private static ReadOnlySpan<byte> HdfSignature => [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
 
     private readonly string _file;
@@ -140,6 +142,9 @@ internal sealed class MatFileParser
     /// <summary>Checks the 128-byte header and returns the byte order and the descriptive text.</summary>
     private static (bool BigEndian, string Text) ParseHeader(byte[] bytes, string file)
     {
+        if (bytes.AsSpan().StartsWith(PngSignature))
+            throw new DataFormatException($"{file}: this is a PNG image, not a MAT-file data set; check which file is the data");
+
         if (bytes.AsSpan().StartsWith(HdfSignature))
         {
             throw new DataFormatException(
