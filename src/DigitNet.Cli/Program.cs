@@ -1,3 +1,4 @@
+using System.Reflection;
 using DigitNet.Data;
 using DigitNet.Serialization;
 using DigitNet.Training;
@@ -43,7 +44,7 @@ namespace DigitNet.Cli
             args = [args[0], .. args[1..].Select(arg => arg == "-h" ? "--help" : arg)];
             if (args[0] == "--version")
             {
-                Console.Out.WriteLine($"digitnet {typeof(Program).Assembly.GetName().Version}");
+                Console.Out.WriteLine($"digitnet {Version()}");
                 return 0;
             }
             if (!Commands.TryGetValue(args[0], out var command))
@@ -74,6 +75,23 @@ namespace DigitNet.Cli
 
         /// <summary>Joins the lines of an error message into one, for the one-line errors of every command.</summary>
         internal static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+        /// <summary>
+        /// Returns the package version, such as 0.1.0, followed by the commit it was built from
+        /// when the build recorded one.
+        /// </summary>
+        private static string Version()
+        {
+            string? informational = typeof(Program).Assembly
+                .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+            if (informational is null)
+                return typeof(Program).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+            int plus = informational.IndexOf('+');
+            if (plus < 0)
+                return informational;
+            string commit = informational[(plus + 1)..];
+            return $"{informational[..plus]} (commit {commit[..Math.Min(7, commit.Length)]})";
+        }
 
         private static string Usage()
         {

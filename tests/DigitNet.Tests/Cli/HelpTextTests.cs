@@ -76,4 +76,13 @@ public partial class HelpTextTests
         string next = lines[config + 1];
         Assert.Equal(column, next.Length - next.TrimStart().Length);
     }
+
+    [Fact]
+    public void VersionShowsPackageVersion()
+    {
+        var result = CliRunner.Run("--version");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches(@"^digitnet \d+\.\d+\.\d+( \(commit [0-9a-f]{1,7}\))?\n$", result.StandardOutput);
+    }
 }
