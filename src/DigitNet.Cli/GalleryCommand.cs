@@ -30,9 +30,11 @@ public static class GalleryCommand
         line.RejectRemaining("gallery", []);
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; gallery takes only options (see digitnet gallery --help)");
+        string dataPath = DataLocator.Resolve(options.Data);
+        TrainCommand.CheckDistinct(("--data", dataPath), ("--out", output));
         TrainCommand.CheckWritable(output, "--out", "gallery.png");
 
-        var train = DigitsMat.Load(DataLocator.Resolve(options.Data)).Train;
+        var train = DigitsMat.Load(dataPath).Train;
         var grid = BuildGrid(train, options, variants);
         grid.SavePng(output);
         Console.Out.WriteLine($"wrote {output}: {grid.Count} images, {grid.Columns} per row");

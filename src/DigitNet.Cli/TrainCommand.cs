@@ -100,15 +100,18 @@ public static class TrainCommand
             $"digitnet train: warning: the best validation accuracy, {best:F4}, is below {threshold:F4}, close to guessing among {classCount} classes, so the network did not learn; check --lr (too large saturates the units), --batch-size and --epochs (too few updates), --layers and --loss"));
     }
 
-    /// <summary>Rejects two output options that name the same file, because the last one written would replace the other.</summary>
-    internal static void CheckDistinct(params (string Option, string? Path)[] outputs)
+    /// <summary>
+    /// Rejects two file options, inputs or outputs, that name the same file (through a link too),
+    /// because writing an output would replace the other file.
+    /// </summary>
+    internal static void CheckDistinct(params (string Option, string? Path)[] files)
     {
-        var named = outputs.Where(output => output.Path is not null).ToList();
+        var named = files.Where(file => file.Path is not null).ToList();
         for (int i = 0; i < named.Count; i++)
         {
             for (int j = i + 1; j < named.Count; j++)
             {
-                if (Path.GetFullPath(named[i].Path!) == Path.GetFullPath(named[j].Path!))
+                if (OutputFile.SameFile(named[i].Path!, named[j].Path!))
                     throw new UsageException($"{named[i].Option} and {named[j].Option} both name {named[j].Path}; give each its own file");
             }
         }

@@ -32,6 +32,36 @@ public static partial class OutputFile
     }
 
     /// <summary>
+    /// Returns whether two paths name the same file: the same device and inode where Linux statx
+    /// reads both (so symbolic and hard links count), otherwise the same full path after
+    /// symbolic links, compared without case on Windows and macOS.
+    /// </summary>
+    public static bool SameFile(string first, string second)
+    {
+        if (OperatingSystem.IsLinux() && TryStatxId(first, out var firstId) && TryStatxId(second, out var secondId))
+            return firstId == secondId;
+
+        var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS()
+            ? StringComparison.OrdinalIgnoreCase
+            : StringComparison.Ordinal;
+        return string.Equals(FinalPath(first), FinalPath(second), comparison);
+    }
+
+    /// <summary>Returns the full path of <paramref name="path"/>, or of the end of its chain of symbolic links.</summary>
+    private static string FinalPath(string path)
+    {
+        string full = Path.GetFullPath(path);
+        try
+        {
+            return new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+        }
+        catch (IOException)
+        {
+            return full;
+        }
+    }
+
+    /// <summary>
     /// States in plain words why creating or writing a file failed, such as "no space left on the
     /// device". The exception's own message is not used: it names the temporary file, which the
     /// user never asked for.
@@ -129,6 +159,36 @@ public static partial class OutputFile
             return missing;
         }
         mode = BitConverter.ToUInt16(buffer, StatxModeOffset);
+        return true;
+    }
+
+    private const uint StatxInode = 0x100;
+
+    /// <summary>Offset of the 64-bit <c>stx_ino</c> field in <c>struct statx</c>.</summary>
+    private const int StatxInodeOffset = 0x20;
+
+    /// <summary>Offset of the 32-bit <c>stx_dev_major</c> field, followed by <c>stx_dev_minor</c>.</summary>
+    private const int StatxDeviceOffset = 0x88;
+
+    /// <summary>
+    /// Reads the device and inode of the file at <paramref name="path"/>, following symbolic
+    /// links. Returns false when the file is missing or statx is unavailable.
+    /// </summary>
+    private static bool TryStatxId(string path, out (ulong Device, ulong Inode) id)
+    {
+        id = default;
+        var buffer = new byte[StatxSize];
+        try
+        {
+            if (Statx(AtCurrentDirectory, path, 0, StatxInode, buffer) != 0)
+                return false;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+        ulong device = BitConverter.ToUInt64(buffer, StatxDeviceOffset);
+        id = (device, BitConverter.ToUInt64(buffer, StatxInodeOffset));
         return true;
     }
 

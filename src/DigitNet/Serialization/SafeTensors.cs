@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using DigitNet.Data.Formats;
 
 namespace DigitNet.Serialization;
 
@@ -262,14 +263,15 @@ public sealed class SafeTensorsFile : IDisposable
         }
 
         stream.Position = 0;
-        Span<byte> lengthBytes = stackalloc byte[8];
-        stream.ReadExactly(lengthBytes);
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (OtherFormat(lengthBytes) is { } other)
+        Span<byte> start = stackalloc byte[(int)Math.Min(fileLength, FileSignature.Length)];
+        stream.ReadExactly(start);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(start);
+        if (FileSignature.Describe(start, fileLength) is { } format && !format.Contains("safetensors", StringComparison.Ordinal))
         {
             throw new ModelFormatException(
-                $"{displayName}: this is {other}, not a safetensors model file; check which file is the model");
+                $"{displayName}: this is {format}, not a safetensors model file; check which file is the model");
         }
+        stream.Position = 8;
         if (headerLength > (ulong)(fileLength - 8))
         {
             throw new ModelFormatException(
@@ -289,24 +291,6 @@ public sealed class SafeTensorsFile : IDisposable
 
         var (tensors, metadata) = SafeTensorsHeader.Parse(header, dataLength, displayName);
         return new SafeTensorsFile(stream, leaveOpen, displayName, dataStart, dataLength, tensors, metadata);
-    }
-
-    /// <summary>
-    /// Names the format of a file that starts with <paramref name="start"/> (its first 8 bytes) when
-    /// it is one that people mistake for a model: an image, a data set or an HDF5 file. A
-    /// safetensors file starts with a header length, which is far below the values these give.
-    /// </summary>
-    private static string? OtherFormat(ReadOnlySpan<byte> start)
-    {
-        if (start.SequenceEqual((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]))
-            return "a PNG image";
-        if (start.StartsWith("MATLAB"u8))
-            return "a MAT-file (a data set)";
-        if (start.SequenceEqual((ReadOnlySpan<byte>)[0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A]))
-            return "an HDF5 file";
-        if (start[0] == 0 && start[1] == 0 && start[2] == 0x08 && start[3] is 1 or 3)
-            return "an IDX file (MNIST images or labels)";
-        return null;
     }
 
     /// <summary>Finds a tensor by name, or returns null.</summary>

@@ -134,4 +134,27 @@ public sealed class OutputPathTests : IDisposable
         Assert.Equal(new byte[] { 7, 8, 9 }, File.ReadAllBytes(target));
         Assert.Single(Directory.GetFileSystemEntries(_folder.Path));
     }
+
+    [Fact]
+    public void SameFileSeesLinks()
+    {
+        string file = Path.Combine(_folder.Path, "data.mat");
+        File.WriteAllBytes(file, [1, 2, 3]);
+        string symbolic = Path.Combine(_folder.Path, "symbolic.mat");
+        File.CreateSymbolicLink(symbolic, file);
+        string hard = Path.Combine(_folder.Path, "hard.mat");
+        using (var process = Process.Start("ln", [file, hard]) ?? throw new InvalidOperationException("could not start ln"))
+        {
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, $"ln {file} {hard} failed");
+        }
+        string other = Path.Combine(_folder.Path, "other.mat");
+        File.WriteAllBytes(other, [1, 2, 3]);
+
+        Assert.True(OutputFile.SameFile(file, symbolic));
+        Assert.True(OutputFile.SameFile(hard, file));
+        Assert.True(OutputFile.SameFile(file, Path.Combine(_folder.Path, ".", "data.mat")));
+        Assert.False(OutputFile.SameFile(file, other));
+        Assert.False(OutputFile.SameFile(file, Path.Combine(_folder.Path, "missing.mat")));
+    }
 }

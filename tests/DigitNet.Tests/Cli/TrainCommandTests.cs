@@ -357,6 +357,34 @@ public class TrainCommandTests
         Assert.Equal(File.ReadAllBytes(TestData.DigitsMatPath), File.ReadAllBytes(data));
     }
 
+    [Fact]
+    public void GalleryOutputNamingDataIsRejected()
+    {
+        using var folder = new TempDirectory();
+        string data = Path.Combine(folder.Path, "digits");
+        File.Copy(TestData.DigitsMatPath, data);
+
+        var result = CliRunner.Run("gallery", "--data", data, "--out", data);
+
+        AssertInputError(result, "--data and --out", "both name");
+        Assert.Equal(File.ReadAllBytes(TestData.DigitsMatPath), File.ReadAllBytes(data));
+    }
+
+    [Fact]
+    public void OutputThroughLinkToDataIsRejected()
+    {
+        using var folder = new TempDirectory();
+        string data = Path.Combine(folder.Path, "digits.bin");
+        File.Copy(TestData.DigitsMatPath, data);
+        string alias = Path.Combine(folder.Path, "alias.bin");
+        File.CreateSymbolicLink(alias, data);
+
+        var result = CliRunner.Run("train", "--data", alias, "--out", data, "--epochs", "1");
+
+        AssertInputError(result, "--data and --out", "both name");
+        Assert.Equal(File.ReadAllBytes(TestData.DigitsMatPath), File.ReadAllBytes(data));
+    }
+
     [Theory]
     [InlineData(new string[0], "kept the last epoch, 2 (--patience keeps the best by validation accuracy)")]
     [InlineData(new[] { "--patience", "5" }, "kept the best epoch by validation accuracy, ")]

@@ -319,7 +319,7 @@ public class MatFileTests
     /// <summary>Damaged or unsupported files: the bytes, the variable the message must name (if any) and other required fragments.</summary>
     private static readonly Dictionary<string, BadFile> BadFiles = new()
     {
-        ["text-file"] = () => (System.Text.Encoding.ASCII.GetBytes(new string('x', 300)), null, ["not a MAT-file"]),
+        ["text-file"] = () => (System.Text.Encoding.ASCII.GetBytes(new string('x', 300)), null, ["this is a text file", "not a MAT-file"]),
         ["tiny-file"] = () => ([1, 2, 3], null, ["not a MAT-file", "3 bytes"]),
         ["empty-file"] = () => ([], null, ["not a MAT-file", "0 bytes"]),
         ["header-truncated"] = () => (new MatWriter().Header()[..100], null, ["truncated", "100"]),
@@ -327,6 +327,8 @@ public class MatFileTests
         ["hdf5-signature"] = () => ([0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A, .. new byte[600]], null, ["HDF5", "7.3", "-v7"]),
         ["version-4"] = () => (Version4File(), null, ["version 4", "-v7"]),
         ["zero-bytes-not-version-4"] = () => ([0, 0, 0, 7, .. new byte[300]], null, ["not a MAT-file", "version 4 matrix header"]),
+        ["idx-file"] = () => ([0, 0, 8, 3, 0, 0, 0x27, 0x10, .. new byte[200]], null, ["IDX file", "not a MAT-file"]),
+        ["gzip-file"] = () => ([0x1F, 0x8B, 8, 0, .. new byte[200]], null, ["gzip file", "not a MAT-file"]),
         ["png-image"] = () => ([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, .. new byte[40]], null, ["PNG image", "not a MAT-file"]),
         ["model-file"] = () => (ModelFileBytes(), null, ["safetensors model file", "not a MAT-file", "which file is the data"]),
         ["unknown-version"] = () => (new MatWriter { Version = 0x0300 }.Add("v", [1, 1], [1]).ToArray(), null, ["0x0300", "-v7"]),

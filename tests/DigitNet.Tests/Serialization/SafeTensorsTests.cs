@@ -110,6 +110,8 @@ public sealed class SafeTensorsTests
     [InlineData(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, "this is a PNG image, not a safetensors model file")]
     [InlineData(new byte[] { (byte)'M', (byte)'A', (byte)'T', (byte)'L', (byte)'A', (byte)'B', (byte)' ', (byte)'5' }, "this is a MAT-file (a data set), not a safetensors model file")]
     [InlineData(new byte[] { 0, 0, 8, 3, 0, 0, 0x27, 0x10 }, "this is an IDX file (MNIST images or labels), not a safetensors model file")]
+    [InlineData(new byte[] { 0x1F, 0x8B, 8, 0, 0, 0, 0, 0 }, "this is a gzip file, not a safetensors model file")]
+    [InlineData(new byte[] { (byte)'t', (byte)'r', (byte)'a', (byte)'i', (byte)'n', (byte)' ', (byte)'-', (byte)'-', (byte)'d', (byte)'a', (byte)'t', (byte)'a', (byte)' ', (byte)'x', (byte)'\n', (byte)'#' }, "this is a text file, not a safetensors model file")]
     public void NamesFilesOfOtherFormats(byte[] start, string expected)
     {
         string message = Reject([.. start, .. new byte[200]]);

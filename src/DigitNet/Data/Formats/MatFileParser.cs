@@ -49,8 +49,6 @@ internal sealed class MatFileParser
     private const uint ComplexFlag = 0x0800;
     private const uint LogicalFlag = 0x0200;
 
-    private static ReadOnlySpan<byte> PngSignature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
-
     private static ReadOnlySpan<byte> HdfSignature => [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
 
     private readonly string _file;
@@ -127,30 +125,19 @@ internal sealed class MatFileParser
             && nameLength > 0 && nameEnd <= bytes.Length && bytes[nameEnd - 1] == 0;
     }
 
-    /// <summary>
-    /// Whether <paramref name="bytes"/> look like a safetensors file, the format of DigitNet's
-    /// models: a little-endian 64-bit header length, then a JSON header that starts with '{'.
-    /// </summary>
-    private static bool LooksLikeModelFile(byte[] bytes)
-    {
-        if (bytes.Length < 9 || bytes[8] != (byte)'{')
-            return false;
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        return headerLength >= 2 && headerLength <= (ulong)bytes.Length - 8;
-    }
-
     /// <summary>Checks the 128-byte header and returns the byte order and the descriptive text.</summary>
     private static (bool BigEndian, string Text) ParseHeader(byte[] bytes, string file)
     {
-        if (bytes.AsSpan().StartsWith(PngSignature))
-            throw new DataFormatException($"{file}: this is a PNG image, not a MAT-file data set; check which file is the data");
-
         if (bytes.AsSpan().StartsWith(HdfSignature))
         {
             throw new DataFormatException(
                 $"{file}: this is an HDF5 file (MAT-file version 7.3), which is not supported; " +
                 "in MATLAB load it and save it again with save(..., '-v7') or '-v6'");
         }
+
+        string? format = FileSignature.Describe(bytes.AsSpan(0, Math.Min(bytes.Length, FileSignature.Length)), bytes.Length);
+        if (format is not null && !format.StartsWith("a MAT-file", StringComparison.Ordinal))
+            throw new DataFormatException($"{file}: this is {format}, not a MAT-file data set; check which file is the data");
 
         bool startsLikeMat = bytes.AsSpan().StartsWith("MATLAB"u8);
         if (bytes.Length < HeaderLength)
@@ -169,11 +156,6 @@ internal sealed class MatFileParser
         // starts with a matrix header of five int32 values, which has a zero byte in either byte order.
         if (!startsLikeMat && bytes.AsSpan(0, 4).IndexOf((byte)0) >= 0)
         {
-            if (LooksLikeModelFile(bytes))
-            {
-                throw new DataFormatException(
-                    $"{file}: this is a safetensors model file, not a MAT-file data set; check which file is the data and which the model");
-            }
             if (LooksLikeVersion4(bytes, bigEndian: false) || LooksLikeVersion4(bytes, bigEndian: true))
             {
                 throw new DataFormatException(

@@ -1,0 +1,62 @@
+using System.Buffers.Binary;
+
+namespace DigitNet.Data.Formats;
+
+/// <summary>
+/// Names the format of a file from its first bytes, for the messages of a reader that was given
+/// a file of another format: an image in place of a data set, a data set in place of a model.
+/// </summary>
+internal static class FileSignature
+{
+    /// <summary>Bytes that <see cref="Describe"/> looks at; fewer are enough for most formats.</summary>
+    public const int Length = 16;
+
+    private static ReadOnlySpan<byte> Png => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+    private static ReadOnlySpan<byte> Hdf5 => [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
+
+    /// <summary>
+    /// Returns the article and name of the format that <paramref name="start"/> (the first bytes
+    /// of a file, up to <see cref="Length"/>) begins, such as "a PNG image", or null when the
+    /// bytes match none of the formats listed here. <paramref name="fileLength"/> checks the header
+    /// length that a safetensors file starts with.
+    /// </summary>
+    public static string? Describe(ReadOnlySpan<byte> start, long fileLength)
+    {
+        if (start.StartsWith(Png))
+            return "a PNG image";
+        if (start.StartsWith(Hdf5))
+            return "an HDF5 file";
+        if (start.StartsWith("MATLAB"u8))
+            return "a MAT-file (a data set)";
+        if (start.Length >= 2 && start[0] == 0x1F && start[1] == 0x8B)
+            return "a gzip file";
+        if (start.Length >= 4 && start[0] == 0 && start[1] == 0 && start[2] == 0x08 && start[3] is 1 or 3)
+            return "an IDX file (MNIST images or labels)";
+        if (LooksLikeSafeTensors(start, fileLength))
+            return "a safetensors model file";
+        if (start.Length >= 8 && IsText(start))
+            return "a text file";
+        return null;
+    }
+
+    /// <summary>A little-endian 64-bit header length that fits in the file, then a JSON header that starts with '{'.</summary>
+    private static bool LooksLikeSafeTensors(ReadOnlySpan<byte> start, long fileLength)
+    {
+        if (start.Length < 9 || start[8] != (byte)'{')
+            return false;
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(start);
+        return headerLength >= 2 && headerLength <= (ulong)(fileLength - 8);
+    }
+
+    /// <summary>Whether every byte is printable ASCII, a tab or a line break.</summary>
+    private static bool IsText(ReadOnlySpan<byte> bytes)
+    {
+        foreach (byte b in bytes)
+        {
+            if (b is not ((>= 0x20 and < 0x7F) or (byte)'\t' or (byte)'\n' or (byte)'\r'))
+                return false;
+        }
+        return true;
+    }
+}
