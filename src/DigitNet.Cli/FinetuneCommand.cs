@@ -95,7 +95,7 @@ public static class FinetuneCommand
             Console.Out.WriteLine($"trained layers: {string.Join(", ", outcome.TrainedLayers)}; every other parameter frozen (checked unchanged)");
             Console.Out.WriteLine(outcome.KeptOriginal
                 ? $"no epoch beat the loaded model on validation {options.StopOn}; the loaded weights are kept"
-                : $"best epoch {outcome.Training.BestEpoch} (by validation {options.StopOn}); training took {outcome.Training.TrainSeconds:F2} s");
+                : TrainCommand.StopLine(outcome.Training, options));
         }
         Console.Out.WriteLine(string.Create(invariant, $"before: test accuracy {outcome.TestBefore.Accuracy:F4}  test loss {outcome.TestBefore.Loss:F4}"));
         Console.Out.WriteLine(string.Create(invariant, $"after:  test accuracy {outcome.TestAfter.Accuracy:F4}  test loss {outcome.TestAfter.Loss:F4}"));

@@ -29,6 +29,11 @@ public static class PredictCommand
         bool json = line.TakeFlag("json");
         bool show = line.TakeFlag("show");
         string modelPath = EvaluateCommand.RequireModel(line, "predict");
+        foreach (var (name, _) in line.Remaining())
+        {
+            if (name.Contains('.'))
+                throw new UsageException($"unknown option --{name}; for an image whose name starts with --, put -- before it: digitnet predict --model FILE -- --{name}");
+        }
         line.RejectRemaining("predict", []);
         if (line.Positionals.Count == 0)
             throw new UsageException("no image given; usage: digitnet predict --model FILE.safetensors IMAGE...");
@@ -198,7 +203,8 @@ public static class PredictCommand
         An image of the model's input size (16x16) with light ink on a dark background is used as is.
 
         A file that cannot be read or shows no digit gets a one-line error on standard error, the
-        other files are still classified, and the exit code is 2.
+        other files are still classified, and the exit code is 2. Image names after -- are read
+        as names even when they start with --.
 
           --model FILE            model file written by 'digitnet train --out' or 'digitnet finetune --out'
           --json                  print the results as JSON: per file the prediction and the probabilities,

@@ -103,7 +103,8 @@ namespace DigitNet.Cli
             text.AppendLine("commands:");
             foreach (var (name, command) in Commands) text.AppendLine($"  {name,-10} {command.Summary}");
             text.AppendLine();
-            text.AppendLine("Run 'digitnet COMMAND --help' for the options of a command.");
+            text.AppendLine("Run 'digitnet COMMAND --help' for the options of a command, and 'digitnet --version'");
+            text.AppendLine("for the version.");
             return text.ToString();
         }
     }

@@ -59,13 +59,7 @@ public static class TrainCommand
         }
 
         if (!quiet)
-        {
-            // Without --patience the final weights are kept, whichever epoch validated best.
-            string kept = options.Patience > 0
-                ? $"kept the best epoch by validation {options.StopOn}, {outcome.Training.BestEpoch}"
-                : $"kept the last epoch, {outcome.Training.BestEpoch} (--patience keeps the best by validation {options.StopOn})";
-            Console.Out.WriteLine($"stopped: {Describe(outcome.Training.StopReason)}; {kept}; training took {outcome.Training.TrainSeconds:F2} s");
-        }
+            Console.Out.WriteLine(StopLine(outcome.Training, options));
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"test accuracy {outcome.Test.Accuracy:F4}  test loss {outcome.Test.Loss:F4}  ({outcome.Test.Correct}/{outcome.Test.Count} correct)"));
         WarnIfNotLearned(outcome.Training.Epochs, data.Train.ClassCount);
@@ -82,6 +76,17 @@ public static class TrainCommand
             if (!quiet) Console.Out.WriteLine($"model written to {modelPath}");
         }
         return 0;
+    }
+
+    /// <summary>Returns the stop line: why training stopped, which epoch's weights were kept and how long it took.</summary>
+    internal static string StopLine(TrainingResult training, TrainingOptions options)
+    {
+        // Without --patience the final weights are kept, whichever epoch validated best.
+        string kept = options.Patience > 0
+            ? $"kept the best epoch by validation {options.StopOn}, {training.BestEpoch}"
+            : $"kept the last epoch, {training.BestEpoch} (--patience keeps the best by validation {options.StopOn})";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"stopped: {Describe(training.StopReason)}; {kept}; training took {training.TrainSeconds:F2} s");
     }
 
     /// <summary>

@@ -228,6 +228,14 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void DashedImageNameGetsHint()
+    {
+        var result = CliRunner.Run("predict", "--model", fixture.ModelPath, "--odd-name.png");
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("unknown option --odd-name.png; for an image whose name starts with --, put -- before it", result.StandardError);
+    }
+
+    [Fact]
     public void EmptyImageIsCalledEmpty()
     {
         using var folder = new TempDirectory();
