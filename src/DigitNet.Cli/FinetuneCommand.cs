@@ -57,8 +57,9 @@ public static class FinetuneCommand
 
         var model = ModelFile.Load(modelPath);
         // The settings in the summary name the data file used, wherever it was found.
+        string dataLabel = TrainCommand.DataLabel(options.Data);
         options = options with { Data = DataLocator.Resolve(options.Data) };
-        TrainCommand.CheckDistinct(("--data", options.Data), ("--out", outPath));
+        TrainCommand.CheckDistinct((dataLabel, options.Data), ("--out", outPath));
         var data = DigitsMat.Load(options.Data);
         EvaluateCommand.CheckCompatible(model, data.Train, modelPath);
         TrainCommand.NoteWholeBatch(options, data.Train.Count);

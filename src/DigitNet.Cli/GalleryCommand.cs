@@ -31,7 +31,7 @@ public static class GalleryCommand
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; gallery takes only options (see digitnet gallery --help)");
         string dataPath = DataLocator.Resolve(options.Data);
-        TrainCommand.CheckDistinct(("--data", dataPath), ("--out", output));
+        TrainCommand.CheckDistinct((TrainCommand.DataLabel(options.Data), dataPath), ("--out", output));
         TrainCommand.CheckWritable(output, "--out", "gallery.png");
 
         var train = DigitsMat.Load(dataPath).Train;

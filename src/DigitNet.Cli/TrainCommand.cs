@@ -30,8 +30,9 @@ public static class TrainCommand
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; train takes only options (see digitnet train --help)");
 
         // The settings written with the results name the data file used, wherever it was found.
+        string dataLabel = DataLabel(options.Data);
         options = options with { Data = DataLocator.Resolve(options.Data) };
-        CheckDistinct(("--data", options.Data), ("--metrics", metricsPath), ("--out", modelPath), ("--plot", plotPath));
+        CheckDistinct((dataLabel, options.Data), ("--metrics", metricsPath), ("--out", modelPath), ("--plot", plotPath));
         if (metricsPath is not null) CheckWritable(metricsPath, "--metrics", "metrics.json");
         if (modelPath is not null) CheckWritable(modelPath, "--out", "model.safetensors");
         if (plotPath is not null) CheckWritable(plotPath, "--plot", "curves.png");
@@ -82,11 +83,11 @@ public static class TrainCommand
     internal static string StopLine(TrainingResult training, TrainingOptions options)
     {
         // Without --patience the final weights are kept, whichever epoch validated best.
-        string kept = options.Patience > 0
+        string keptWeights = options.Patience > 0
             ? $"kept the best epoch by validation {options.StopOn}, {training.BestEpoch}"
             : $"kept the last epoch, {training.BestEpoch} (--patience keeps the best by validation {options.StopOn})";
         return string.Create(CultureInfo.InvariantCulture,
-            $"stopped: {Describe(training.StopReason)}; {kept}; training took {training.TrainSeconds:F2} s");
+            $"stopped: {Describe(training.StopReason)}; {keptWeights}; training took {training.TrainSeconds:F2} s");
     }
 
     /// <summary>
@@ -104,6 +105,12 @@ public static class TrainCommand
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"digitnet train: warning: the best validation accuracy, {best:F4}, is below {threshold:F4}, close to guessing among {classCount} classes, so the network did not learn; check --lr (too large saturates the units), --batch-size and --epochs (too few updates), --layers and --loss"));
     }
+
+    /// <summary>
+    /// Returns how messages name the data file: "--data" when the user gave it, otherwise "the data
+    /// file", which came from $DIGITNET_DATA or the default location.
+    /// </summary>
+    internal static string DataLabel(string? dataOption) => dataOption is null ? "the data file" : "--data";
 
     /// <summary>
     /// Rejects two file options, inputs or outputs, that name the same file (through a link too),

@@ -358,6 +358,20 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void DataFromEnvironmentIsNamedAsSuch()
+    {
+        using var folder = new TempDirectory();
+        string data = Path.Combine(folder.Path, "digits.bin");
+        File.Copy(TestData.DigitsMatPath, data);
+        var environment = new Dictionary<string, string?> { ["DIGITNET_DATA"] = data };
+
+        var result = CliRunner.Run(["train", "--out", data, "--epochs", "1"], environment: environment);
+
+        AssertInputError(result, "the data file and --out both name");
+        Assert.Equal(File.ReadAllBytes(TestData.DigitsMatPath), File.ReadAllBytes(data));
+    }
+
+    [Fact]
     public void GalleryOutputNamingDataIsRejected()
     {
         using var folder = new TempDirectory();
