@@ -55,25 +55,22 @@ internal static unsafe class GemmBlocked
         bool directA = kernel.Kind != GemmKernelKind.Portable && (long)op.M * op.N * op.K <= MaxDirectProduct;
         bool directB = directA && !op.TransposeB && op.Ldb % 1024 != 0;
 
-        // Both operands in place, whole tiles only and one k block: nothing to pack and no edge
-        // tile, so the buffers are not even looked up.
+        // With both operands read in place, whole tiles only and one k block, there is nothing to
+        // pack and no edge tile, so the buffers are not looked up.
         int rowCount = rowEnd - rowBegin, columnCount = columnEnd - columnBegin;
         if (directB && rowCount % mr == 0 && columnCount % nr == 0 && op.K <= MaxBlockDepth && !op.TransposeC)
         {
-            var b = new Panel(op.B + columnBegin, nr, op.Ldb);
+            var b = InPlaceB(op, 0, columnBegin, nr);
             for (int row = rowBegin; row < rowEnd; row += mr)
-            {
-                var a = op.TransposeA ? new Panel(op.A + row, 1, op.Lda) : new Panel(op.A + row * op.Lda, op.Lda, 1);
-                FullTiles(kernel, op.K, a, b, columnCount / nr, op.C + row * op.Ldc + columnBegin, op.Ldc, op.Accumulate);
-            }
+                FullTiles(kernel, op.K, InPlaceA(op, row, 0), b, columnCount / nr, op.C + row * op.Ldc + columnBegin, op.Ldc, op.Accumulate);
             return;
         }
 
         // Column blocks exist to keep a packed B block in L2. A B read in place needs none, and
         // each block boundary costs time: 16x2048x9 in blocks of 512 columns ran 1.5% slower than
         // in one block.
-        int maxRows = Math.Min(MaxBlockRows / mr * mr, RoundUp(rowEnd - rowBegin, mr));
-        int maxColumns = RoundUp(columnEnd - columnBegin, nr);
+        int maxRows = Math.Min(MaxBlockRows / mr * mr, RoundUp(rowCount, mr));
+        int maxColumns = RoundUp(columnCount, nr);
         if (!directB)
             maxColumns = Math.Min(MaxBlockColumns / nr * nr, maxColumns);
         float* packedA = GetBuffer(ref t_packedA, maxRows * maxDepth);
@@ -113,22 +110,17 @@ internal static unsafe class GemmBlocked
         for (int i = 0; i < block.Rows; i += mr)
         {
             int tileRows = Math.Min(mr, block.Rows - i);
-            var a = new Panel(block.PackedA + (nint)i * depth, 1, mr);
-            if (block.DirectA && tileRows == mr)
-            {
-                int row = block.Row0 + i;
-                a = op.TransposeA
-                    ? new Panel(op.A + block.K0 * op.Lda + row, 1, op.Lda)
-                    : new Panel(op.A + row * op.Lda + block.K0, op.Lda, 1);
-            }
+            var a = block.DirectA && tileRows == mr
+                ? InPlaceA(op, block.Row0 + i, block.K0)
+                : new Panel(block.PackedA + (nint)i * depth, 1, mr);
 
-            // Full tiles go straight to C; the edge tiles of the row panel follow.
+            // Full tiles go straight to C, and the edge tiles of the row panel follow.
             int fullColumns = tileRows == mr && !op.TransposeC ? block.Columns / nr * nr : 0;
             float* cRow = op.C + (nint)(block.Row0 + i) * op.Ldc + block.Column0;
             if (fullColumns > 0)
             {
                 var b = block.DirectB
-                    ? new Panel(op.B + block.K0 * op.Ldb + block.Column0, nr, op.Ldb)
+                    ? InPlaceB(op, block.K0, block.Column0, nr)
                     : new Panel(block.PackedB, (nint)nr * depth, nr);
                 FullTiles(kernel, depth, a, b, fullColumns / nr, cRow, op.Ldc, addToC);
             }
@@ -136,9 +128,9 @@ internal static unsafe class GemmBlocked
             for (int j = fullColumns; j < block.Columns; j += nr)
             {
                 int tileColumns = Math.Min(nr, block.Columns - j);
-                var b = new Panel(block.PackedB + (nint)j * depth, 0, nr);
-                if (block.DirectB && tileColumns == nr)
-                    b = new Panel(op.B + block.K0 * op.Ldb + block.Column0 + j, 0, op.Ldb);
+                var b = block.DirectB && tileColumns == nr
+                    ? InPlaceB(op, block.K0, block.Column0 + j, 0)
+                    : new Panel(block.PackedB + (nint)j * depth, 0, nr);
 
                 ComputeEdgeTile(kernel, block.DirectA, depth, a, b, tileRows, tileColumns, edgeTile);
 
@@ -154,6 +146,18 @@ internal static unsafe class GemmBlocked
             }
         }
     }
+
+    /// <summary>Returns the panel of the A rows from <paramref name="row"/> on, read in place from step <paramref name="k0"/>.</summary>
+    private static Panel InPlaceA(in GemmOperands op, int row, int k0) => op.TransposeA
+        ? new Panel(op.A + k0 * op.Lda + row, 1, op.Lda)
+        : new Panel(op.A + row * op.Lda + k0, op.Lda, 1);
+
+    /// <summary>
+    /// Returns the B panel of the columns from <paramref name="column"/> on, read in place from
+    /// step <paramref name="k0"/>, with the next panel <paramref name="panelStep"/> floats further.
+    /// </summary>
+    private static Panel InPlaceB(in GemmOperands op, int k0, int column, nint panelStep) =>
+        new(op.B + k0 * op.Ldb + column, panelStep, op.Ldb);
 
     /// <summary>
     /// Computes <paramref name="count"/> full tiles side by side: A panel <paramref name="a"/> times
