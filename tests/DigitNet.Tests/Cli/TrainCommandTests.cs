@@ -342,60 +342,33 @@ public class TrainCommandTests
         Assert.DoesNotContain("epoch", result.StandardOutput);
     }
 
+    private const string DataArgument = "{data}", LinkArgument = "{link}";
+
+    /// <summary>Commands whose output names the data file, directly, through a symbolic link or through $DIGITNET_DATA.</summary>
+    public static TheoryData<string[], bool, string> OutputOverDataCases() => new()
+    {
+        { ["train", "--data", DataArgument, "--out", DataArgument, "--epochs", "1"], false, "--data and --out both name" },
+        { ["train", "--data", DataArgument, "--metrics", DataArgument, "--epochs", "1"], false, "--data and --metrics both name" },
+        { ["train", "--data", LinkArgument, "--out", DataArgument, "--epochs", "1"], false, "--data and --out both name" },
+        { ["train", "--out", DataArgument, "--epochs", "1"], true, "the data file and --out both name" },
+        { ["gallery", "--data", DataArgument, "--out", DataArgument], false, "--data and --out both name" },
+    };
+
     [Theory]
-    [InlineData("--out")]
-    [InlineData("--metrics")]
-    public void OutputNamingDataIsRejected(string option)
-    {
-        using var folder = new TempDirectory();
-        string data = Path.Combine(folder.Path, "digits.bin");
-        File.Copy(TestData.DigitsMatPath, data);
-
-        var result = CliRunner.Run("train", "--data", data, option, data, "--epochs", "1");
-
-        AssertInputError(result, "--data and " + option, "both name");
-        Assert.Equal(File.ReadAllBytes(TestData.DigitsMatPath), File.ReadAllBytes(data));
-    }
-
-    [Fact]
-    public void DataFromEnvironmentIsNamedAsSuch()
-    {
-        using var folder = new TempDirectory();
-        string data = Path.Combine(folder.Path, "digits.bin");
-        File.Copy(TestData.DigitsMatPath, data);
-        var environment = new Dictionary<string, string?> { ["DIGITNET_DATA"] = data };
-
-        var result = CliRunner.Run(["train", "--out", data, "--epochs", "1"], environment: environment);
-
-        AssertInputError(result, "the data file and --out both name");
-        Assert.Equal(File.ReadAllBytes(TestData.DigitsMatPath), File.ReadAllBytes(data));
-    }
-
-    [Fact]
-    public void GalleryOutputNamingDataIsRejected()
+    [MemberData(nameof(OutputOverDataCases))]
+    public void OutputNamingDataIsRejected(string[] command, bool dataFromEnvironment, string expected)
     {
         using var folder = new TempDirectory();
         string data = Path.Combine(folder.Path, "digits");
         File.Copy(TestData.DigitsMatPath, data);
+        string link = Path.Combine(folder.Path, "link");
+        File.CreateSymbolicLink(link, data);
+        var args = command.Select(arg => arg switch { DataArgument => data, LinkArgument => link, _ => arg }).ToArray();
+        var environment = dataFromEnvironment ? new Dictionary<string, string?> { ["DIGITNET_DATA"] = data } : null;
 
-        var result = CliRunner.Run("gallery", "--data", data, "--out", data);
+        var result = CliRunner.Run(args, environment: environment);
 
-        AssertInputError(result, "--data and --out", "both name");
-        Assert.Equal(File.ReadAllBytes(TestData.DigitsMatPath), File.ReadAllBytes(data));
-    }
-
-    [Fact]
-    public void OutputThroughLinkToDataIsRejected()
-    {
-        using var folder = new TempDirectory();
-        string data = Path.Combine(folder.Path, "digits.bin");
-        File.Copy(TestData.DigitsMatPath, data);
-        string alias = Path.Combine(folder.Path, "alias.bin");
-        File.CreateSymbolicLink(alias, data);
-
-        var result = CliRunner.Run("train", "--data", alias, "--out", data, "--epochs", "1");
-
-        AssertInputError(result, "--data and --out", "both name");
+        AssertInputError(result, expected);
         Assert.Equal(File.ReadAllBytes(TestData.DigitsMatPath), File.ReadAllBytes(data));
     }
 
