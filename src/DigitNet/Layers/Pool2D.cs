@@ -117,12 +117,12 @@ public abstract class Pool2D : Layer
 internal static class PoolGeometry
 {
     /// <summary>The geometry of a square window over <c>[C, H, W]</c>, with errors that name the layer.</summary>
-    public static ConvGeometry Create(string name, string what, TensorShape input, int size, int stride, int padding)
+    public static ConvGeometry Create(string name, string layerKind, TensorShape input, int size, int stride, int padding)
     {
         if (input.Rank != 3)
-            throw new ArgumentException($"{name}: {what} needs input samples [C, H, W], got {input}; put it before any dense or flatten layer");
+            throw new ArgumentException($"{name}: {layerKind} needs input samples [C, H, W], got {input}; put it before any dense or flatten layer");
         if (padding < 0 || padding >= size)
-            throw new ArgumentException($"{name}: {what} padding {padding} must be at least 0 and smaller than the window size {size}");
+            throw new ArgumentException($"{name}: {layerKind} padding {padding} must be at least 0 and smaller than the window size {size}");
         try
         {
             return new ConvGeometry(input[0], input[1], input[2], size, size, stride, stride, padding, padding);

@@ -266,10 +266,10 @@ public sealed class SafeTensorsFile : IDisposable
         Span<byte> start = stackalloc byte[(int)Math.Min(fileLength, FileSignature.Length)];
         stream.ReadExactly(start);
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(start);
-        if (FileSignature.Describe(start, fileLength) is { } format && !format.Contains("safetensors", StringComparison.Ordinal))
+        if (FileSignature.Detect(start, fileLength) is { } format && format != FileFormat.SafeTensors)
         {
             throw new ModelFormatException(
-                $"{displayName}: this is {format}, not a safetensors model file; check which file is the model");
+                $"{displayName}: this is {FileSignature.Describe(format)}, not a safetensors model file; check which file is the model");
         }
         stream.Position = 8;
         if (headerLength > (ulong)(fileLength - 8))

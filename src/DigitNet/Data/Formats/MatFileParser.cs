@@ -135,9 +135,9 @@ internal sealed class MatFileParser
                 "in MATLAB load it and save it again with save(..., '-v7') or '-v6'");
         }
 
-        string? format = FileSignature.Describe(bytes.AsSpan(0, Math.Min(bytes.Length, FileSignature.Length)), bytes.Length);
-        if (format is not null && !format.StartsWith("a MAT-file", StringComparison.Ordinal))
-            throw new DataFormatException($"{file}: this is {format}, not a MAT-file data set; check which file is the data");
+        var start = bytes.AsSpan(0, Math.Min(bytes.Length, FileSignature.Length));
+        if (FileSignature.Detect(start, bytes.Length) is { } format && format != FileFormat.Mat)
+            throw new DataFormatException($"{file}: this is {FileSignature.Describe(format)}, not a MAT-file data set; check which file is the data");
 
         bool startsLikeMat = bytes.AsSpan().StartsWith("MATLAB"u8);
         if (bytes.Length < HeaderLength)
