@@ -38,8 +38,8 @@ public static class EvaluateCommand
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; evaluate takes only options (see digitnet evaluate --help)");
         string dataPath = DataLocator.Resolve(dataOption);
-        TrainCommand.CheckDistinct(("--model", modelPath), (TrainCommand.DataLabel(dataOption), dataPath), ("--plot", plotPath));
-        if (plotPath is not null) TrainCommand.CheckWritable(plotPath, "--plot", "evaluation.png");
+        FileChecks.CheckDistinct(("--model", modelPath), (FileChecks.DataLabel(dataOption), dataPath), ("--plot", plotPath));
+        if (plotPath is not null) FileChecks.CheckWritable(plotPath, "--plot", "evaluation.png");
 
         var model = ModelFile.Load(modelPath);
         var splits = DigitsMat.Load(dataPath);

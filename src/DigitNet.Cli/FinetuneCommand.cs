@@ -53,13 +53,13 @@ public static class FinetuneCommand
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; finetune takes only options (see digitnet finetune --help)");
         if (outPath is null)
             throw new UsageException("missing --out FILE.safetensors for the fine-tuned model");
-        TrainCommand.CheckWritable(outPath, "--out", "finetuned.safetensors");
+        FileChecks.CheckWritable(outPath, "--out", "finetuned.safetensors");
 
         var model = ModelFile.Load(modelPath);
         // The settings in the summary name the data file used, wherever it was found.
-        string dataLabel = TrainCommand.DataLabel(options.Data);
+        string dataLabel = FileChecks.DataLabel(options.Data);
         options = options with { Data = DataLocator.Resolve(options.Data) };
-        TrainCommand.CheckDistinct((dataLabel, options.Data), ("--out", outPath));
+        FileChecks.CheckDistinct((dataLabel, options.Data), ("--out", outPath));
         var data = DigitsMat.Load(options.Data);
         EvaluateCommand.CheckCompatible(model, data.Train, modelPath);
         TrainCommand.NoteWholeBatch(options, data.Train.Count);

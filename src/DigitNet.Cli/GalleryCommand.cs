@@ -31,8 +31,8 @@ public static class GalleryCommand
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; gallery takes only options (see digitnet gallery --help)");
         string dataPath = DataLocator.Resolve(options.Data);
-        TrainCommand.CheckDistinct((TrainCommand.DataLabel(options.Data), dataPath), ("--out", output));
-        TrainCommand.CheckWritable(output, "--out", "gallery.png");
+        FileChecks.CheckDistinct((FileChecks.DataLabel(options.Data), dataPath), ("--out", output));
+        FileChecks.CheckWritable(output, "--out", "gallery.png");
 
         var train = DigitsMat.Load(dataPath).Train;
         var grid = BuildGrid(train, options, variants);

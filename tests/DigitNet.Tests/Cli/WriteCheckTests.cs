@@ -5,7 +5,7 @@ using DigitNet.Tests.TestUtil;
 namespace DigitNet.Tests.Cli;
 
 /// <summary>
-/// <see cref="TrainCommand.CheckWritable"/> on folders where no file can be created. The message
+/// <see cref="FileChecks.CheckWritable"/> on folders where no file can be created. The message
 /// gives the reason in plain words, not the .NET exception text that names the hidden probe file.
 /// </summary>
 public sealed class WriteCheckTests
@@ -19,7 +19,7 @@ public sealed class WriteCheckTests
     [InlineData("digits.mat", "--metrics", "metrics.json", "--metrics: digits.mat ends in .mat, but --metrics writes a .json file; name the file digits.json")]
     public void OtherFormatNameIsRejected(string path, string option, string exampleName, string message)
     {
-        var error = Assert.Throws<UsageException>(() => TrainCommand.CheckWritable(path, option, exampleName));
+        var error = Assert.Throws<UsageException>(() => FileChecks.CheckWritable(path, option, exampleName));
 
         Assert.Equal(message, error.Message);
     }
@@ -32,13 +32,13 @@ public sealed class WriteCheckTests
     {
         using var folder = new TempDirectory();
 
-        TrainCommand.CheckWritable(Path.Combine(folder.Path, name), "--out", exampleName);
+        FileChecks.CheckWritable(Path.Combine(folder.Path, name), "--out", exampleName);
     }
 
     [Fact]
     public void ProcFolderIsNamedSpecial()
     {
-        var error = Assert.Throws<UsageException>(() => TrainCommand.CheckWritable("/proc/x.safetensors", "--out", "model.safetensors"));
+        var error = Assert.Throws<UsageException>(() => FileChecks.CheckWritable("/proc/x.safetensors", "--out", "model.safetensors"));
 
         Assert.Equal(
             "--out: cannot write to folder /proc (the folder does not accept new files, as in /proc or another special file system); choose another location",
@@ -49,7 +49,7 @@ public sealed class WriteCheckTests
     public void SysFolderGivesReasonWithoutProbe()
     {
         // Creating a file in /sys fails with EACCES even for root on Linux, or with EROFS where /sys is mounted read-only.
-        var error = Assert.Throws<UsageException>(() => TrainCommand.CheckWritable("/sys/x.json", "--metrics", "metrics.json"));
+        var error = Assert.Throws<UsageException>(() => FileChecks.CheckWritable("/sys/x.json", "--metrics", "metrics.json"));
 
         Assert.StartsWith("--metrics: cannot write to folder /sys (", error.Message);
         Assert.True(error.Message.Contains("(permission denied)") || error.Message.Contains("(read-only file system)"), error.Message);

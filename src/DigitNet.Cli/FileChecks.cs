@@ -1,0 +1,98 @@
+using DigitNet.Serialization;
+
+namespace DigitNet.Cli;
+
+/// <summary>
+/// Checks on the file options of the commands, run before any work: outputs that cannot be
+/// written, names that promise the wrong format, and outputs that would replace another file.
+/// </summary>
+public static class FileChecks
+{
+    /// <summary>
+    /// Returns how messages name the data file: "--data" when the user gave it, otherwise "the data
+    /// file", which came from $DIGITNET_DATA or the default location.
+    /// </summary>
+    internal static string DataLabel(string? dataOption) => dataOption is null ? "the data file" : "--data";
+
+    /// <summary>
+    /// Rejects two file options, inputs or outputs, that name the same file (through a link too),
+    /// because writing an output would replace the other file.
+    /// </summary>
+    internal static void CheckDistinct(params (string Option, string? Path)[] files)
+    {
+        var named = files.Where(file => file.Path is not null).ToList();
+        for (int i = 0; i < named.Count; i++)
+        {
+            for (int j = i + 1; j < named.Count; j++)
+            {
+                if (OutputFile.SameFile(named[i].Path!, named[j].Path!))
+                    throw new UsageException($"{named[i].Option} and {named[j].Option} both name {named[j].Path}; give each its own file");
+            }
+        }
+    }
+
+    // File name endings of the formats that DigitNet reads or writes.
+    private static readonly string[] OwnFormats = [".png", ".mat", ".json", ".safetensors"];
+
+    /// <summary>
+    /// Fails before any work when <paramref name="path"/> cannot be written: a missing or read-only
+    /// folder, or a folder, device, FIFO or socket in place of a file (a symbolic link is checked at
+    /// its target), or a name that ends in another DigitNet format than <paramref name="exampleName"/>.
+    /// <paramref name="exampleName"/> is the file name that the message suggests in place of a folder.
+    /// </summary>
+    public static void CheckWritable(string path, string option, string exampleName)
+    {
+        if (Directory.Exists(path))
+            throw new UsageException($"{option}: {path} is a folder; give a file name such as {Path.Combine(path, exampleName)}");
+
+        // Images are always PNG, so a name that promises another format would mislead anyone who
+        // opens the file. Other outputs may take any name but that of another DigitNet format,
+        // which is most likely a slip (a .mat name could even replace a data set).
+        string extension = Path.GetExtension(path);
+        string expected = Path.GetExtension(exampleName);
+        bool isImage = expected == ".png";
+        bool wrongImage = isImage && extension.Length > 0 && !extension.Equals(".png", StringComparison.OrdinalIgnoreCase);
+        bool otherFormat = !isImage && !extension.Equals(expected, StringComparison.OrdinalIgnoreCase)
+            && OwnFormats.Contains(extension, StringComparer.OrdinalIgnoreCase);
+        if (wrongImage || otherFormat)
+        {
+            string writes = isImage ? "DigitNet draws PNG images" : $"{option} writes a {expected} file";
+            throw new UsageException(
+                $"{option}: {path} ends in {extension}, but {writes}; name the file {Path.ChangeExtension(Path.GetFileName(path), expected)}");
+        }
+
+        string target;
+        try
+        {
+            target = OutputFile.ResolveTarget(path);
+        }
+        catch (IOException e)
+        {
+            throw new UsageException($"{option}: {e.Message}");
+        }
+
+        string? folder = Path.GetDirectoryName(target);
+        if (folder is null) return;
+        if (!Directory.Exists(folder))
+            throw new UsageException($"{option}: folder {folder} does not exist; create it first");
+
+        string probe = Path.Combine(folder, $".digitnet-write-test-{Environment.ProcessId}");
+        try
+        {
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"{option}: cannot write to folder {folder} ({DescribeWriteFailure(e)}); choose another location");
+        }
+    }
+
+    /// <summary>
+    /// States in plain words why a new file could not be created in a folder. The exception's own
+    /// message is not used because it names the hidden probe file, which the user never asked for.
+    /// </summary>
+    private static string DescribeWriteFailure(Exception e) => e is FileNotFoundException or DirectoryNotFoundException
+        ? "the folder does not accept new files, as in /proc or another special file system"
+        : OutputFile.DescribeWriteFailure(e);
+}
