@@ -88,20 +88,22 @@ internal static class EndToEnd
                     Epochs = epochsOverride > 0 ? epochsOverride : network.Options.Epochs,
                     Seed = seed >= 0 ? (ulong)seed : network.Options.Seed,
                 };
-                Console.Error.WriteLine($"e2e: {network.Title}: exporting the data, weights and sample order");
-                string folder = Path.Combine(workDirectory, network.Key);
-                var export = RunExport.Write(folder, options, data, checkSteps);
-
                 // The frameworks take turns, so a slow spell of the machine, which can last
-                // seconds, falls on one round of one of them and not on the median.
+                // seconds, falls on one round of one of them and not on the median. Each round
+                // starts from the next seed: the accuracy of one seed depends on the rounding
+                // along the way, and the mean over several seeds is a firmer check.
                 var digitNet = new DigitNetResult[rounds];
                 var pyTorch = new PyTorchResult[rounds];
                 for (int round = 0; round < rounds; round++)
                 {
+                    var roundOptions = options with { Seed = options.Seed + (ulong)round };
+                    Console.Error.WriteLine($"e2e: {network.Title}: round {round + 1} of {rounds}, exporting the data, weights and sample order of seed {roundOptions.Seed}");
+                    string folder = Path.Combine(workDirectory, network.Key, $"seed-{roundOptions.Seed}");
+                    var export = RunExport.Write(folder, roundOptions, data, round == 0 ? checkSteps : 0);
                     Console.Error.WriteLine($"e2e: {network.Title}: round {round + 1} of {rounds}, DigitNet, {threads} thread(s)");
-                    digitNet[round] = TrainDigitNet(options, data);
+                    digitNet[round] = TrainDigitNet(roundOptions, data);
                     Console.Error.WriteLine($"e2e: {network.Title}: round {round + 1} of {rounds}, PyTorch, {threads} thread(s)");
-                    pyTorch[round] = TrainPyTorch(python, script, export, options, pyTorchType, check: round == 0);
+                    pyTorch[round] = TrainPyTorch(python, script, export, roundOptions, pyTorchType, check: round == 0);
                 }
                 rows.Add(new ComparisonRow(network, options, digitNet, pyTorch));
 
@@ -225,12 +227,23 @@ internal static class EndToEnd
         return result ?? throw new InvalidOperationException($"{script} printed no result; its last line was '{json}'");
     }
 
-    /// <summary>One network's rounds in both frameworks; round 1 of PyTorch ran the step check.</summary>
+    /// <summary>
+    /// One network's rounds in both frameworks, the first from seed <c>Options.Seed</c> and each
+    /// later one from the next seed; round 1 of PyTorch ran the step check.
+    /// </summary>
     private sealed record ComparisonRow(BenchmarkNetwork Network, TrainingOptions Options, DigitNetResult[] DigitNet, PyTorchResult[] PyTorch)
     {
         public double DigitNetSamplesPerSecond => Median(DigitNet.Select(round => round.SamplesPerSecond));
 
         public double PyTorchSamplesPerSecond => Median(PyTorch.Select(round => round.SamplesPerSecond));
+
+        public double DigitNetTestAccuracy => DigitNet.Average(round => round.TestAccuracy);
+
+        public double PyTorchTestAccuracy => PyTorch.Average(round => round.TestAccuracy);
+
+        public string Seeds => DigitNet.Length == 1
+            ? $"{Options.Seed}"
+            : $"{Options.Seed} to {Options.Seed + (ulong)(DigitNet.Length - 1)}";
     }
 
     private static void PrintComparison(IReadOnlyList<ComparisonRow> rows, int threads)
@@ -238,31 +251,34 @@ internal static class EndToEnd
         var first = rows.First().PyTorch[0];
         int rounds = rows.First().DigitNet.Length;
         Console.WriteLine($"PyTorch {first.TorchVersion} in {first.Dtype}, {first.Threads} intra-op and {first.InteropThreads} inter-op thread(s), OpenBLAS core {first.OpenBlasCore}.");
-        Console.WriteLine($"Samples per second over the training loop of the median epoch, median of {rounds} round(s) in which the frameworks take turns;");
-        Console.WriteLine("test accuracy of the final weights on the 1000 test images, from round 1.");
+        Console.WriteLine($"Samples per second over the training loop of the median epoch, median of {rounds} round(s) in which the frameworks take turns,");
+        Console.WriteLine("each round from the next seed; test accuracy of the final weights on the 1000 test images, mean over the rounds.");
         Console.WriteLine();
-        Console.WriteLine("| network | batch | epochs | threads | DigitNet samples/s | PyTorch samples/s | DigitNet / PyTorch | DigitNet test accuracy | PyTorch test accuracy | DigitNet bytes allocated per batch |");
-        Console.WriteLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        Console.WriteLine("| network | batch | epochs | threads | seeds | DigitNet samples/s | PyTorch samples/s | DigitNet / PyTorch | DigitNet test accuracy | PyTorch test accuracy | DigitNet bytes allocated per batch |");
+        Console.WriteLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         foreach (var row in rows)
         {
-            var (digitNet, pyTorch) = (row.DigitNet[0], row.PyTorch[0]);
+            double bytesPerBatch = row.DigitNet.Max(round => round.BytesPerBatch);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {row.Network.Title} | {row.Options.BatchSize} | {row.Options.Epochs} | {threads} | {row.DigitNetSamplesPerSecond:N0} | {row.PyTorchSamplesPerSecond:N0} | {row.DigitNetSamplesPerSecond / row.PyTorchSamplesPerSecond:F1} | {digitNet.TestAccuracy:P1} | {pyTorch.TestAccuracy:P1} | {digitNet.BytesPerBatch:F0} |"));
+                $"| {row.Network.Title} | {row.Options.BatchSize} | {row.Options.Epochs} | {threads} | {row.Seeds} | {row.DigitNetSamplesPerSecond:N0} | {row.PyTorchSamplesPerSecond:N0} | {row.DigitNetSamplesPerSecond / row.PyTorchSamplesPerSecond:F1} | {row.DigitNetTestAccuracy:P2} | {row.PyTorchTestAccuracy:P2} | {bytesPerBatch:F0} |"));
         }
         Console.WriteLine();
         if (rounds == 1) return;
 
-        Console.WriteLine("Each round, samples per second of the median epoch:");
+        Console.WriteLine("Each round: samples per second of the median epoch, and test accuracy.");
         Console.WriteLine();
-        Console.WriteLine("| network | DigitNet, each round | PyTorch, each round |");
-        Console.WriteLine("|---|--:|--:|");
+        Console.WriteLine("| network | DigitNet samples/s | PyTorch samples/s | DigitNet test accuracy | PyTorch test accuracy |");
+        Console.WriteLine("|---|--:|--:|--:|--:|");
         foreach (var row in rows)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {row.Network.Title} | {string.Join(", ", row.DigitNet.Select(r => r.SamplesPerSecond.ToString("N0", CultureInfo.InvariantCulture)))} | {string.Join(", ", row.PyTorch.Select(r => r.SamplesPerSecond.ToString("N0", CultureInfo.InvariantCulture)))} |"));
+            Console.WriteLine($"| {row.Network.Title} | {EachRound(row.DigitNet.Select(r => r.SamplesPerSecond), "N0")} | {EachRound(row.PyTorch.Select(r => r.SamplesPerSecond), "N0")} " +
+                $"| {EachRound(row.DigitNet.Select(r => r.TestAccuracy), "P1")} | {EachRound(row.PyTorch.Select(r => r.TestAccuracy), "P1")} |");
         }
         Console.WriteLine();
     }
+
+    private static string EachRound(IEnumerable<double> values, string format) =>
+        string.Join(", ", values.Select(value => value.ToString(format, CultureInfo.InvariantCulture)));
 
     private static void PrintStepCheck(IReadOnlyList<ComparisonRow> rows)
     {
