@@ -62,7 +62,7 @@ public static class FinetuneCommand
         FileChecks.CheckDistinct((dataLabel, options.Data), ("--out", outPath));
         var data = DigitsMat.Load(options.Data);
         EvaluateCommand.CheckCompatible(model, data.Train, modelPath);
-        TrainCommand.NoteWholeBatch(options, data.Train.Count);
+        TrainCommand.NoteWholeBatch("finetune", options, data.Train.Count);
 
         var withParameters = model.Network.Layers.Where(layer => layer.Parameters.Count > 0).Select(layer => layer.Name).ToList();
         if (trainLayers > withParameters.Count)

@@ -55,7 +55,7 @@ public static class PredictCommand
             Classify(model, framed, size);
 
         foreach (var outcome in outcomes.Where(o => o.Error is not null))
-            Console.Error.WriteLine($"digitnet predict: error: {outcome.Error}");
+            Diagnostics.Error("predict", outcome.Error!);
         if (json)
         {
             Console.Out.WriteLine(ToJson(modelPath, model, outcomes, show, size)

@@ -59,7 +59,7 @@ namespace DigitNet.Cli
             }
             catch (Exception e) when (IsInputError(e))
             {
-                Console.Error.WriteLine($"digitnet {args[0]}: error: {OneLine(e.Message)}");
+                Diagnostics.Error(args[0], e.Message);
                 return UsageExitCode;
             }
             catch (Exception e) when (Environment.GetEnvironmentVariable("DIGITNET_DEBUG") is null)

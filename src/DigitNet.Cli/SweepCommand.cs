@@ -74,7 +74,7 @@ public static class SweepCommand
         var pending = selected.Where(t => !done.Contains(t.Id)).ToList();
 
         Console.Out.WriteLine(Invariant($"sweep {suite.Name}: {plan.Trials.Count} trials{(sharded ? $", shard {shard}/{shards} has {selected.Count}" : "")}; {selected.Count - pending.Count} already in {resultsPath}, {pending.Count} to run with {Math.Min(jobs, Math.Max(1, pending.Count))} job(s) x {threadsPerTrial} thread(s)"));
-        if (existing.TornLine) Console.Error.WriteLine($"note: removed an incomplete last line from {resultsPath} (a run was stopped while writing); that trial runs again");
+        if (existing.TornLine) Diagnostics.Note("sweep", $"removed an incomplete last line from {resultsPath} (a run was stopped while writing); that trial runs again");
 
         if (pending.Count > 0)
         {
@@ -121,7 +121,7 @@ public static class SweepCommand
         {
             if (!File.Exists(path)) throw new UsageException($"results file not found: {path}");
             var content = ReadResults(path, repair: false);
-            if (content.TornLine) Console.Error.WriteLine($"note: {path} ends in an incomplete line (a run was stopped while writing); it was skipped");
+            if (content.TornLine) Diagnostics.Note("sweep", $"{path} ends in an incomplete line (a run was stopped while writing); it was skipped");
             foreach (var record in content.Records) byId.TryAdd(record.Id, record);
         }
 

@@ -37,7 +37,7 @@ public static class TrainCommand
         if (modelPath is not null) FileChecks.CheckWritable(modelPath, "--out", "model.safetensors");
         if (plotPath is not null) FileChecks.CheckWritable(plotPath, "--plot", "curves.png");
         var data = DigitsMat.Load(options.Data);
-        NoteWholeBatch(options, data.Train.Count);
+        NoteWholeBatch("train", options, data.Train.Count);
 
         var progress = new ConsoleProgress();
         var outcome = TrainingRun.Run(
@@ -55,7 +55,7 @@ public static class TrainCommand
             // Nothing is written and no test result is printed: a diverged network is not a
             // result worth keeping, and scripts must be able to tell this run from a good one.
             string hint = options.Loss == "mse" ? "lower --lr, or use --loss cross-entropy with --layers" : "lower --lr";
-            Console.Error.WriteLine($"digitnet train: error: the training loss became NaN or infinite in epoch {outcome.Training.Epochs.Count + 1}; {hint}");
+            Diagnostics.Error("train", $"the training loss became NaN or infinite in epoch {outcome.Training.Epochs.Count + 1}; {hint}");
             return Program.DivergedExitCode;
         }
 
@@ -102,20 +102,21 @@ public static class TrainCommand
         double best = epochs.Max(epoch => epoch.ValidAccuracy);
         double threshold = 1.5 / classCount;
         if (best >= threshold) return;
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"digitnet train: warning: the best validation accuracy, {best:F4}, is below {threshold:F4}, close to guessing among {classCount} classes, so the network did not learn; check --lr (too large saturates the units), --batch-size and --epochs (too few updates), --layers and --loss"));
+        Diagnostics.Warning("train", string.Create(CultureInfo.InvariantCulture,
+            $"the best validation accuracy, {best:F4}, is below {threshold:F4}, close to guessing among {classCount} classes, so the network did not learn; check --lr (too large saturates the units), --batch-size and --epochs (too few updates), --layers and --loss"));
     }
 
     /// <summary>
-    /// Notes on standard error when <c>--batch-size</c> is larger than the training split, which
-    /// the trainer then uses as one batch per epoch, so that a mistyped size does not pass unseen.
+    /// Notes on standard error, under the name of <paramref name="command"/>, when <c>--batch-size</c>
+    /// is larger than the training split, which the trainer then uses as one batch per epoch, so
+    /// that a mistyped size does not pass unseen.
     /// </summary>
-    internal static void NoteWholeBatch(TrainingOptions options, int trainCount)
+    internal static void NoteWholeBatch(string command, TrainingOptions options, int trainCount)
     {
         if (options.BatchSize > trainCount)
         {
-            Console.Error.WriteLine(
-                $"note: --batch-size {options.BatchSize} is larger than the {trainCount} training samples, so each epoch is one batch of all {trainCount}");
+            Diagnostics.Note(command,
+                $"--batch-size {options.BatchSize} is larger than the {trainCount} training samples, so each epoch is one batch of all {trainCount}");
         }
     }
 

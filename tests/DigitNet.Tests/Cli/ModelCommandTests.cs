@@ -146,6 +146,20 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public void FinetuneNoteNamesFinetune()
+    {
+        using var folder = new TempDirectory();
+        string tuned = Path.Combine(folder.Path, "tuned.safetensors");
+
+        var result = CliRunner.Run("finetune", "--model", fixture.ModelPath, "--data", TestData.DigitsMatPath,
+            "--batch-size", "100000", "--epochs", "1", "--out", tuned);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string[] lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("digitnet finetune: note: --batch-size 100000 is larger than the 5000 training samples, so each epoch is one batch of all 5000", lines);
+    }
+
+    [Fact]
     public void TrainOutThenFinetuneKeepsFrozenWeights()
     {
         using var folder = new TempDirectory();

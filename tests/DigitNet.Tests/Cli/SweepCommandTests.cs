@@ -117,7 +117,7 @@ public class SweepCommandTests(TinySweepBaseline baseline) : IClassFixture<TinyS
         AssertSuccess(result);
         Assert.Contains("2 already in", result.StandardOutput);
         Assert.Contains($", {TrialCount - 2} to run", result.StandardOutput);
-        Assert.Contains("incomplete last line", result.StandardError);
+        Assert.Contains($"digitnet sweep: note: removed an incomplete last line from {resultsPath} (a run was stopped while writing); that trial runs again\n", result.StandardError);
         Assert.DoesNotContain("incomplete last line", result.StandardOutput);
         Assert.Equal(TrialCount, File.ReadAllLines(resultsPath).Length);
         Assert.Equal(RecordsWithoutTiming(Path.Combine(baseline.OutFolder, "results.jsonl")), RecordsWithoutTiming(resultsPath));
@@ -187,6 +187,21 @@ public class SweepCommandTests(TinySweepBaseline baseline) : IClassFixture<TinyS
         Assert.Equal(ReportWithoutSeconds(baseline.OutFolder), ReportWithoutSeconds(mergedFolder));
         foreach (string figure in new[] { "tiny-test-accuracy.png", "tiny-curves-accuracy.png", "tiny-curves-loss.png" })
             Assert.True(File.ReadAllBytes(Path.Combine(baseline.OutFolder, figure)).SequenceEqual(File.ReadAllBytes(Path.Combine(mergedFolder, figure))), $"{figure} differs");
+    }
+
+    [Fact]
+    public void MergeNotesTornInput()
+    {
+        AssertSuccess(baseline.Result);
+        using var folder = new TempDirectory();
+        var lines = File.ReadAllLines(Path.Combine(baseline.OutFolder, "results.jsonl"));
+        string torn = folder.Write("torn.jsonl", System.Text.Encoding.UTF8.GetBytes(lines[0] + "\n" + lines[1][..(lines[1].Length / 2)]));
+
+        var merge = CliRunner.Run("sweep", "merge", "--config", baseline.ConfigPath, "--out", Path.Combine(folder.Path, "merged"), torn);
+
+        AssertSuccess(merge);
+        Assert.Equal($"digitnet sweep: note: {torn} ends in an incomplete line (a run was stopped while writing); it was skipped\n", merge.StandardError);
+        Assert.Contains($"1 of {TrialCount} trials", merge.StandardOutput);
     }
 
     [Fact]

@@ -88,7 +88,8 @@ public class TrainCommandTests
 
         var result = CliRunner.Run("train", "--data", path, "--batch-size", "100000", "--epochs", "1");
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("note: --batch-size 100000 is larger than the 20 training samples", result.StandardError);
+        string[] lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("digitnet train: note: --batch-size 100000 is larger than the 20 training samples, so each epoch is one batch of all 20", lines);
 
         var fitting = CliRunner.Run("train", "--data", path, "--batch-size", "20", "--epochs", "1");
         Assert.True(fitting.ExitCode == 0, fitting.ToString());
