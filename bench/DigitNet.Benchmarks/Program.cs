@@ -56,10 +56,11 @@ public static class Program
                       --networks LIST     comma-separated subset of baseline,mlp,cnn (default all)
                       --epochs N          override every network's epoch count
                       --python PATH       Python with torch 1.13 (default /usr/bin/python3)
-                      --rounds 3          rounds of each network, DigitNet and PyTorch in turn; the median counts
+                      --rounds 3          rounds of each network, DigitNet and PyTorch in turn, each from the
+                                          next seed; the median speed and the mean accuracy count
                       --no-scaling        skip the CNN thread-scaling runs
                       --scaling-rounds 3  rounds of the CNN on 1 thread, then on --threads, in turn
-                      --seed N            seed of the initial weights and sample order (default 1)
+                      --seed N            seed of round 1's initial weights and sample order (default 1)
                       --check-steps N     SGD steps that the step check compares, 0 to skip it (default 10)
                       --pytorch-dtype T   float32 (default) or float64 for the PyTorch training run
                       --keep-files        keep the exported .npy files and print their folder
