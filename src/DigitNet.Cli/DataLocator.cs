@@ -1,3 +1,5 @@
+using DigitNet.Data.Formats;
+
 namespace DigitNet.Cli;
 
 /// <summary>Finds digits.mat: the --data option, then $DIGITNET_DATA, then ./data/digits.mat.</summary>
@@ -5,15 +7,17 @@ public static class DataLocator
 {
     public const string EnvironmentVariable = "DIGITNET_DATA";
 
-    /// <summary>Returns the path to read, or throws a usage error that lists where it looked.</summary>
+    /// <summary>
+    /// Returns the path to read. Throws a usage error when that file is missing or empty. When no
+    /// source names a file, the usage error lists where it looked.
+    /// </summary>
     public static string Resolve(string? option)
     {
         if (option is not null)
         {
             if (Directory.Exists(option))
                 throw new UsageException($"--data: {option} is a folder; give the path of the digits.mat file in it");
-            if (!File.Exists(option))
-                throw new UsageException($"--data: file not found: {option}");
+            CheckInput("--data", option);
             return option;
         }
 
@@ -22,13 +26,19 @@ public static class DataLocator
         {
             if (Directory.Exists(fromEnvironment))
                 throw new UsageException($"${EnvironmentVariable}: {fromEnvironment} is a folder; set it to the path of the digits.mat file in it");
-            if (!File.Exists(fromEnvironment))
-                throw new UsageException($"${EnvironmentVariable}: file not found: {fromEnvironment}");
+            CheckInput($"${EnvironmentVariable}", fromEnvironment);
             return fromEnvironment;
         }
 
         string local = Path.Combine("data", "digits.mat");
-        if (File.Exists(local)) return local;
+        if (File.Exists(local))
+        {
+            CheckInput(FileChecks.DataLabel(null), local);
+            return local;
+        }
         throw new UsageException($"no data file: pass --data PATH/digits.mat, set ${EnvironmentVariable}, or put it at ./{local}");
     }
+
+    private static void CheckInput(string label, string path) =>
+        FileChecks.CheckInput(label, path, FileSignature.Describe(FileFormat.Mat));
 }

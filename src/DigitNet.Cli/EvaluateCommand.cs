@@ -41,6 +41,7 @@ public static class EvaluateCommand
         FileChecks.CheckDistinct(("--model", modelPath), (FileChecks.DataLabel(dataOption), dataPath), ("--plot", plotPath));
         if (plotPath is not null) FileChecks.CheckWritable(plotPath, "--plot", "evaluation.png");
 
+        FileChecks.CheckModel(modelPath);
         var model = ModelFile.Load(modelPath);
         var splits = DigitsMat.Load(dataPath);
         var raw = splitName switch { "train" => splits.Train, "valid" => splits.Valid, _ => splits.Test };

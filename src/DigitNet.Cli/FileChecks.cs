@@ -1,3 +1,4 @@
+using DigitNet.Data.Formats;
 using DigitNet.Serialization;
 
 namespace DigitNet.Cli;
@@ -13,6 +14,51 @@ public static class FileChecks
     /// file", which came from $DIGITNET_DATA or the default location.
     /// </summary>
     internal static string DataLabel(string? dataOption) => dataOption is null ? "the data file" : "--data";
+
+    /// <summary>Returns the message for an input file that does not exist.</summary>
+    /// <param name="label">The option (--data), environment variable ($DIGITNET_DATA) or argument (image) that named the file.</param>
+    internal static string NotFound(string label, string path) => $"{label}: file not found: {path}; check the path";
+
+    /// <summary>
+    /// Returns the message for an input file of 0 bytes. <paramref name="expected"/> names what the
+    /// file should be, with its article, such as "a safetensors model file".
+    /// </summary>
+    internal static string Empty(string label, string path, string expected) =>
+        $"{label}: file is empty (0 bytes): {path}; give the path of {expected}";
+
+    /// <summary>
+    /// Returns the <see cref="NotFound"/> or <see cref="Empty"/> message for an input file, or null
+    /// when the file exists and is not empty. A folder also returns null, so that the caller or the
+    /// reader can name it as a folder. Only a regular file (a symbolic link is checked at its target)
+    /// counts as empty, because a FIFO or device reports 0 bytes but may still deliver data.
+    /// </summary>
+    internal static string? FindInputProblem(string label, string path, string expected)
+    {
+        if (Directory.Exists(path))
+            return null;
+        // NOTE: File.Exists also returns false when a folder on the path denies search permission,
+        // so that case is reported as not found too.
+        if (!File.Exists(path))
+            return NotFound(label, path);
+        return IsEmptyRegularFile(path) ? Empty(label, path, expected) : null;
+    }
+
+    /// <summary>Throws the <see cref="FindInputProblem"/> message when an input file is missing or empty.</summary>
+    internal static void CheckInput(string label, string path, string expected)
+    {
+        if (FindInputProblem(label, path, expected) is { } problem)
+            throw new UsageException(problem);
+    }
+
+    /// <summary>Rejects a missing or empty --model file before the reader opens it.</summary>
+    internal static void CheckModel(string path) => CheckInput("--model", path, FileSignature.Describe(FileFormat.SafeTensors));
+
+    private static bool IsEmptyRegularFile(string path)
+    {
+        var info = new FileInfo(path);
+        var target = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
+        return OutputFile.GetKind(target.FullName) == FileKind.RegularFile && target.Length == 0;
+    }
 
     /// <summary>
     /// Rejects two file options, inputs or outputs, that name the same file (through a link too),

@@ -55,6 +55,7 @@ public static class FinetuneCommand
             throw new UsageException("missing --out FILE.safetensors for the fine-tuned model");
         FileChecks.CheckWritable(outPath, "--out", "finetuned.safetensors");
 
+        FileChecks.CheckModel(modelPath);
         var model = ModelFile.Load(modelPath);
         // The settings in the summary name the data file used, wherever it was found.
         string dataLabel = FileChecks.DataLabel(options.Data);

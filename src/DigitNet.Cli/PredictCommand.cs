@@ -38,6 +38,7 @@ public static class PredictCommand
         if (line.Positionals.Count == 0)
             throw new UsageException("no image given; usage: digitnet predict --model FILE.safetensors IMAGE...");
 
+        FileChecks.CheckModel(modelPath);
         var model = ModelFile.Load(modelPath);
         var inputShape = model.Network.InputShape;
         if (inputShape.Rank != 3 || inputShape[0] != 1 || inputShape[1] != inputShape[2])

@@ -48,6 +48,7 @@ public static class SweepCommand
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; sweep takes only options (did you mean 'digitnet sweep merge'?)");
 
+        CheckConfig(configPath);
         var suite = SweepConfigReader.ReadFile(configPath);
         var plan = SweepPlan.Create(suite, threadsPerTrial);
         var (shard, shards) = shardText is null ? (0, 1) : ParseShard(shardText);
@@ -112,6 +113,7 @@ public static class SweepCommand
             throw new UsageException("give the results files to merge, e.g. digitnet sweep merge --config sweep.json --out DIR shard-*/results*.jsonl");
 
         CheckFolders(outFolder, output);
+        CheckConfig(configPath);
         var suite = SweepConfigReader.ReadFile(configPath);
         var plan = SweepPlan.Create(suite, threadsPerTrial);
 
@@ -119,7 +121,7 @@ public static class SweepCommand
         var byId = new Dictionary<string, TrialRecord>(StringComparer.Ordinal);
         foreach (string path in line.Positionals)
         {
-            if (!File.Exists(path)) throw new UsageException($"results file not found: {path}");
+            if (!File.Exists(path)) throw new UsageException(FileChecks.NotFound("results file", path));
             var content = ReadResults(path, repair: false);
             if (content.TornLine) Diagnostics.Note("sweep", $"{path} ends in an incomplete line (a run was stopped while writing); it was skipped");
             foreach (var record in content.Records) byId.TryAdd(record.Id, record);
@@ -146,9 +148,12 @@ public static class SweepCommand
         string? images = line.TakePath("images");
         string? doc = line.TakePath("doc");
         if (doc is not null && !File.Exists(doc))
-            throw new UsageException($"--doc: file not found: {doc}");
+            throw new UsageException(FileChecks.NotFound("--doc", doc));
         return new OutputOptions(images ?? outFolder ?? ".", doc);
     }
+
+    /// <summary>Rejects a missing or empty --config file with the messages of every other input file.</summary>
+    private static void CheckConfig(string path) => FileChecks.CheckInput("--config", path, "a JSON sweep configuration");
 
     /// <summary>Rejects an --out or --images path that exists but is not a folder, before any trial runs.</summary>
     private static void CheckFolders(string outFolder, OutputOptions output)

@@ -32,7 +32,7 @@ public static class TrainingSettings
     {
         if (Directory.Exists(path))
             throw new UsageException($"--config: {path} is a folder; give the path of a JSON file such as {Path.Combine(path, "train.json")}");
-        if (!File.Exists(path)) throw new UsageException($"--config: file not found: {path}");
+        FileChecks.CheckInput("--config", path, "a JSON file of training settings");
         using var document = ParseJson(path);
         return TrainingOptionTable.ApplyJson(options, document.RootElement, path, ignore);
     }

@@ -54,10 +54,8 @@ public static class DigitImage
             throw new DataFormatException("an image path is empty; give the path of an image file");
         if (Directory.Exists(path))
             throw new DataFormatException($"{path} is a folder; give the image files in it, such as {Path.Combine(path, "digit.png")}");
-        if (!File.Exists(path))
-            throw new DataFormatException($"{path}: image file not found");
-        if (new FileInfo(path).Length == 0)
-            throw new DataFormatException($"{path}: the file is empty (0 bytes); expected a PNG, JPEG, BMP, GIF or WebP image");
+        if (FileChecks.FindInputProblem("image", path, "a PNG, JPEG, BMP, GIF or WebP image") is { } problem)
+            throw new DataFormatException(problem);
 
         // The codec reads the file on demand, so a large non-image file is never loaded whole.
         using var codec = SKCodec.Create(path, out var openResult);

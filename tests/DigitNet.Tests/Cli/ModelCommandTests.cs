@@ -256,7 +256,7 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
         string empty = folder.Write("empty.png", []);
         var result = CliRunner.Run("predict", "--model", fixture.ModelPath, empty);
         Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Equal($"digitnet predict: error: {empty}: the file is empty (0 bytes); expected a PNG, JPEG, BMP, GIF or WebP image\n", result.StandardError);
+        Assert.Equal($"digitnet predict: error: image: file is empty (0 bytes): {empty}; give the path of a PNG, JPEG, BMP, GIF or WebP image\n", result.StandardError);
     }
 
     /// <summary>Encodes sample 0 of the test split in <paramref name="format"/>, the way a user's image file would look.</summary>

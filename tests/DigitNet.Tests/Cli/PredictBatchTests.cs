@@ -47,7 +47,7 @@ public sealed class PredictBatchTests(TrainedModelFixture fixture) : IClassFixtu
 
         string[] errors = Lines(result.StandardError);
         Assert.True(errors.Length == 3, result.ToString());
-        Assert.Equal($"digitnet predict: error: {missing}: image file not found", errors[0]);
+        Assert.Equal($"digitnet predict: error: image: file not found: {missing}; check the path", errors[0]);
         Assert.StartsWith($"digitnet predict: error: {notImage}: not a recognised image", errors[1]);
         Assert.StartsWith($"digitnet predict: error: {blank}: the image is blank", errors[2]);
     }
@@ -98,7 +98,7 @@ public sealed class PredictBatchTests(TrainedModelFixture fixture) : IClassFixtu
         Assert.True(result.ExitCode == 2, result.ToString());
         using var json = JsonDocument.Parse(result.StandardOutput);
         var prediction = Assert.Single(json.RootElement.GetProperty("predictions").EnumerateArray());
-        Assert.Equal($"{missing}: image file not found", prediction.GetProperty("error").GetString());
+        Assert.Equal($"image: file not found: {missing}; check the path", prediction.GetProperty("error").GetString());
     }
 
     [Fact]

@@ -3,13 +3,13 @@ using System.Buffers.Binary;
 namespace DigitNet.Data.Formats;
 
 /// <summary>File formats that <see cref="FileSignature"/> recognises.</summary>
-internal enum FileFormat { Png, Hdf5, Mat, Gzip, Idx, SafeTensors, Text }
+public enum FileFormat { Png, Hdf5, Mat, Gzip, Idx, SafeTensors, Text }
 
 /// <summary>
 /// Recognises the format of a file from its first bytes, for the messages of a reader that was given
 /// a file of another format: an image in place of a data set, a data set in place of a model.
 /// </summary>
-internal static class FileSignature
+public static class FileSignature
 {
     /// <summary>Number of bytes that <see cref="Detect"/> looks at. Fewer are enough for most formats.</summary>
     public const int Length = 16;

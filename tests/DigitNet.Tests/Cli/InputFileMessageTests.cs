@@ -1,0 +1,92 @@
+using DigitNet.Tests.Data;
+using DigitNet.Tests.TestUtil;
+
+namespace DigitNet.Tests.Cli;
+
+/// <summary>
+/// Errors for input files. Every option, variable and argument that names an input file reports a
+/// missing and an empty file in the same words.
+/// </summary>
+public sealed class InputFileMessageTests : IDisposable
+{
+    private readonly TempDirectory _folder = new();
+
+    /// <summary>A valid model of 4x4 inputs, enough for predict to reach the image files.</summary>
+    private static string TinyModelPath => Path.Combine(TestData.RepositoryRoot, "tests", "fixtures", "tiny_model.safetensors");
+
+    private const string DataKind = "a MAT-file (a data set)";
+    private const string ModelKind = "a safetensors model file";
+    private const string ImageKind = "a PNG, JPEG, BMP, GIF or WebP image";
+
+    public void Dispose() => _folder.Dispose();
+
+    /// <summary>
+    /// Input files of the commands, by name: the command, the label that the message names the file
+    /// by, the expected file that the empty-file message names, and the command line for an input path.
+    /// </summary>
+    private static readonly Dictionary<string, (string Command, string Label, string Expected, Func<string, string[]> Arguments)> Inputs = new()
+    {
+        ["train --data"] = ("train", "--data", DataKind, path => ["train", "--data", path]),
+        ["evaluate --data"] = ("evaluate", "--data", DataKind, path => ["evaluate", "--model", TinyModelPath, "--data", path]),
+        ["gallery --data"] = ("gallery", "--data", DataKind, path => ["gallery", "--data", path, "--out", "unused.png"]),
+        ["train $DIGITNET_DATA"] = ("train", "$DIGITNET_DATA", DataKind, _ => ["train"]),
+        ["evaluate --model"] = ("evaluate", "--model", ModelKind, path => ["evaluate", "--model", path, "--data", TestData.DigitsMatPath]),
+        ["predict --model"] = ("predict", "--model", ModelKind, path => ["predict", "--model", path, "unused.png"]),
+        ["finetune --model"] = ("finetune", "--model", ModelKind, path => ["finetune", "--model", path, "--data", TestData.DigitsMatPath, "--out", "unused.safetensors"]),
+        ["predict image"] = ("predict", "image", ImageKind, path => ["predict", "--model", TinyModelPath, path]),
+        ["train --config"] = ("train", "--config", "a JSON file of training settings", path => ["train", "--config", path]),
+        ["sweep --config"] = ("sweep", "--config", "a JSON sweep configuration", path => ["sweep", "--config", path]),
+    };
+
+    public static TheoryData<string> InputNames() => [.. Inputs.Keys];
+
+    /// <summary>Runs the command of input <paramref name="name"/> on <paramref name="path"/> in the temporary folder.</summary>
+    private CliResult RunWithInput(string name, string path)
+    {
+        var input = Inputs[name];
+        var environment = input.Label == "$DIGITNET_DATA" ? new Dictionary<string, string?> { ["DIGITNET_DATA"] = path } : null;
+        return CliRunner.Run(input.Arguments(path), workingDirectory: _folder.Path, environment: environment);
+    }
+
+    private static void AssertOneError(CliResult result, string command, string message)
+    {
+        Assert.True(result.ExitCode == 2, $"expected exit code 2\n{result}");
+        Assert.Equal($"digitnet {command}: error: {message}\n", result.StandardError);
+    }
+
+    [Theory]
+    [MemberData(nameof(InputNames))]
+    public void MissingInputFileMessage(string name)
+    {
+        var (command, label, _, _) = Inputs[name];
+        string path = Path.Combine(_folder.Path, "missing.file");
+
+        var result = RunWithInput(name, path);
+
+        AssertOneError(result, command, $"{label}: file not found: {path}; check the path");
+    }
+
+    [Theory]
+    [MemberData(nameof(InputNames))]
+    public void EmptyInputFileMessage(string name)
+    {
+        var (command, label, expected, _) = Inputs[name];
+        string path = _folder.Write("empty.file", []);
+
+        var result = RunWithInput(name, path);
+
+        AssertOneError(result, command, $"{label}: file is empty (0 bytes): {path}; give the path of {expected}");
+    }
+
+    [Fact]
+    public void EmptyDataFileThroughLinkMessage()
+    {
+        string target = _folder.Write("empty.mat", []);
+        string link = Path.Combine(_folder.Path, "link.mat");
+        File.CreateSymbolicLink(link, target);
+
+        var result = CliRunner.Run("train", "--data", link);
+
+        AssertOneError(result, "train", $"--data: file is empty (0 bytes): {link}; give the path of {DataKind}");
+    }
+}
