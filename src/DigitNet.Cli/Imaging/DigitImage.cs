@@ -1,4 +1,5 @@
 using DigitNet.Data;
+using DigitNet.Data.Formats;
 using SkiaSharp;
 
 namespace DigitNet.Cli.Imaging;
@@ -59,17 +60,8 @@ public static class DigitImage
 
         // The codec reads the file on demand, so a large non-image file is never loaded whole.
         using var codec = SKCodec.Create(path, out var openResult);
-        if (codec is null && SniffFormat(path) is { } sniffed)
-        {
-            throw Damaged(path, openResult == SKCodecResult.IncompleteInput
-                ? $"the file ends inside the {sniffed} header"
-                : $"the {sniffed} header is invalid");
-        }
         if (codec is null || Array.IndexOf(Formats, codec.EncodedFormat) < 0)
-        {
-            string found = codec is null ? "not a recognised image" : $"a {FormatName(codec.EncodedFormat)} image";
-            throw new DataFormatException($"{path}: {found}; expected a PNG, JPEG, BMP, GIF or WebP file");
-        }
+            throw Unsupported(path, codec?.EncodedFormat, openResult);
 
         // The header's size is checked before any pixel is decoded, so a small file that declares
         // a huge image cannot exhaust memory.
@@ -99,21 +91,47 @@ public static class DigitImage
         return Orient(gray, codec.EncodedOrigin);
     }
 
+    /// <summary>
+    /// Returns the error for a file that the decoder cannot open (<paramref name="decoded"/> is null)
+    /// or that is in an image format other than PNG, JPEG, BMP, GIF and WebP. The message names, in
+    /// this order, a damaged header of a supported image, a format that <see cref="FileSignature"/>
+    /// recognises (a model or data set given in place of an image), or the image format found.
+    /// </summary>
+    /// <remarks>
+    /// <see cref="FileSignature"/> comes before the decoder's format because SkiaSharp takes a file
+    /// that starts with two zero bytes, such as an IDX file, for a WBMP image.
+    /// </remarks>
+    private static DataFormatException Unsupported(string path, SKEncodedImageFormat? decoded, SKCodecResult openResult)
+    {
+        const string Expected = "expected a PNG, JPEG, BMP, GIF or WebP file";
+        var (start, fileLength) = ReadStart(path);
+        if (decoded is null && SniffImageFormat(start) is { } sniffed)
+        {
+            return Damaged(path, openResult == SKCodecResult.IncompleteInput
+                ? $"the file ends inside the {sniffed} header"
+                : $"the {sniffed} header is invalid");
+        }
+        if (FileSignature.Detect(start, fileLength) is { } format)
+            return new($"{path}: this is {FileSignature.Describe(format)}, not an image; {Expected}");
+        string found = decoded is { } imageFormat ? $"a {FormatName(imageFormat)} image" : "not a recognised image";
+        return new($"{path}: {found}; {Expected}");
+    }
+
     private static DataFormatException Damaged(string path, string detail) =>
         new($"{path}: the image is truncated or damaged ({detail}); copy or export the file again");
 
-    /// <summary>
-    /// Returns the format whose signature the file starts with, or null. Used when the decoder
-    /// cannot open a file, to tell a damaged image from a file that is no image at all.
-    /// </summary>
-    private static string? SniffFormat(string path)
+    /// <summary>Returns the first <see cref="FileSignature.Length"/> bytes of the file, or fewer for a shorter file, and its length.</summary>
+    private static (byte[] Bytes, long FileLength) ReadStart(string path)
     {
-        var start = new byte[12];
-        int length;
-        using (var stream = File.OpenRead(path))
-            length = stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
-        var head = start.AsSpan(0, length);
+        var start = new byte[FileSignature.Length];
+        using var stream = File.OpenRead(path);
+        int length = stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+        return (start[..length], stream.CanSeek ? stream.Length : length);
+    }
 
+    /// <summary>Returns the image format whose signature <paramref name="head"/>, the first bytes of a file, starts with, or null.</summary>
+    private static string? SniffImageFormat(ReadOnlySpan<byte> head)
+    {
         if (head.StartsWith((byte[])[0x89, (byte)'P', (byte)'N', (byte)'G'])) return "PNG";
         if (head.StartsWith((byte[])[0xFF, 0xD8, 0xFF])) return "JPEG";
         if (head.StartsWith("GIF8"u8)) return "GIF";

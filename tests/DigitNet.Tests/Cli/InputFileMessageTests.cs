@@ -5,7 +5,8 @@ namespace DigitNet.Tests.Cli;
 
 /// <summary>
 /// Errors for input files. Every option, variable and argument that names an input file reports a
-/// missing and an empty file in the same words.
+/// missing and an empty file in the same words. Predict names the format of a non-image file that
+/// <c>FileSignature</c> recognises, as the model and data readers do.
 /// </summary>
 public sealed class InputFileMessageTests : IDisposable
 {
@@ -88,5 +89,52 @@ public sealed class InputFileMessageTests : IDisposable
         var result = CliRunner.Run("train", "--data", link);
 
         AssertOneError(result, "train", $"--data: file is empty (0 bytes): {link}; give the path of {DataKind}");
+    }
+
+    /// <summary>The first bytes of files of other formats than images, and the name predict gives each.</summary>
+    public static TheoryData<string, string> OtherFormats() => new()
+    {
+        { "digits.mat", "a MAT-file (a data set)" },
+        { "model.safetensors", "a safetensors model file" },
+        { "images.gz", "a gzip file" },
+        { "images.idx", "an IDX file (MNIST images or labels)" },
+        { "data.h5", "an HDF5 file" },
+        { "notes.txt", "a text file" },
+    };
+
+    /// <summary>
+    /// Returns the path of a file in the format that <paramref name="name"/> names: a shared data or
+    /// fixture file where one exists, otherwise a file written to the temporary folder.
+    /// </summary>
+    private string WriteOtherFormat(string name) => name switch
+    {
+        "digits.mat" => TestData.DigitsMatPath,
+        "model.safetensors" => TinyModelPath,
+        "images.gz" => TestData.MnistTestImagesPath,
+        "images.idx" => _folder.Write(name, [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28, .. new byte[28 * 28]]),
+        "data.h5" => _folder.Write(name, [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A, .. new byte[64]]),
+        "notes.txt" => _folder.Write(name, "these are notes, not a picture\n"u8.ToArray()),
+        _ => throw new ArgumentException(name),
+    };
+
+    [Theory]
+    [MemberData(nameof(OtherFormats))]
+    public void PredictNamesOtherFormat(string name, string format)
+    {
+        string path = WriteOtherFormat(name);
+
+        var result = CliRunner.Run("predict", "--model", TinyModelPath, path);
+
+        AssertOneError(result, "predict", $"{path}: this is {format}, not an image; expected a PNG, JPEG, BMP, GIF or WebP file");
+    }
+
+    [Fact]
+    public void PredictUnknownFormatIsUnrecognised()
+    {
+        string path = _folder.Write("noise.png", [0x00, 0xFF, 0x10, 0x80, 0x7F, 0x01, 0xFE, 0x02, 0x03, 0x90, 0x00, 0x00]);
+
+        var result = CliRunner.Run("predict", "--model", TinyModelPath, path);
+
+        AssertOneError(result, "predict", $"{path}: not a recognised image; expected a PNG, JPEG, BMP, GIF or WebP file");
     }
 }

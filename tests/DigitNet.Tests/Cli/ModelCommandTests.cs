@@ -238,7 +238,7 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
         string text = folder.Write("notes.png", Encoding.UTF8.GetBytes("this is a text file, not a picture\n"));
         var result = CliRunner.Run("predict", "--model", fixture.ModelPath, text);
         Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Equal($"digitnet predict: error: {text}: not a recognised image; expected a PNG, JPEG, BMP, GIF or WebP file\n", result.StandardError);
+        Assert.Equal($"digitnet predict: error: {text}: this is a text file, not an image; expected a PNG, JPEG, BMP, GIF or WebP file\n", result.StandardError);
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public sealed class PredictBatchTests(TrainedModelFixture fixture) : IClassFixtu
         string[] errors = Lines(result.StandardError);
         Assert.True(errors.Length == 3, result.ToString());
         Assert.Equal($"digitnet predict: error: image: file not found: {missing}; check the path", errors[0]);
-        Assert.StartsWith($"digitnet predict: error: {notImage}: not a recognised image", errors[1]);
+        Assert.StartsWith($"digitnet predict: error: {notImage}: this is a text file, not an image", errors[1]);
         Assert.StartsWith($"digitnet predict: error: {blank}: the image is blank", errors[2]);
     }
 
@@ -78,7 +78,7 @@ public sealed class PredictBatchTests(TrainedModelFixture fixture) : IClassFixtu
 
         var failed = predictions[0];
         Assert.Equal(notImage, failed.GetProperty("file").GetString());
-        Assert.StartsWith($"{notImage}: not a recognised image", failed.GetProperty("error").GetString());
+        Assert.StartsWith($"{notImage}: this is a text file, not an image", failed.GetProperty("error").GetString());
         Assert.Equal(["file", "error"], failed.EnumerateObject().Select(p => p.Name));
 
         var classified = predictions[1];

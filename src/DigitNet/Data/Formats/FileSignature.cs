@@ -7,7 +7,8 @@ public enum FileFormat { Png, Hdf5, Mat, Gzip, Idx, SafeTensors, Text }
 
 /// <summary>
 /// Recognises the format of a file from its first bytes, for the messages of a reader that was given
-/// a file of another format: an image in place of a data set, a data set in place of a model.
+/// a file of another format: an image in place of a data set, a data set in place of a model or
+/// of an image.
 /// </summary>
 public static class FileSignature
 {
