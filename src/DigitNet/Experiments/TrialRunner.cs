@@ -87,10 +87,15 @@ public static class TrialRunner
 
     /// <summary>
     /// Builds the network of every trial without training it, so that settings which only fail when
-    /// the network is assembled (a bad layer list, a class count mismatch) fail before any trial runs.
+    /// the network is assembled (a bad layer list, a class count mismatch, a batch size that leaves a
+    /// batch too small for batch normalisation) fail before any trial runs.
     /// </summary>
-    /// <exception cref="OptionException">A trial's settings describe no valid network.</exception>
-    public static void CheckNetworks(IEnumerable<SweepTrial> trials, TensorShape sampleShape, int classes)
+    /// <param name="trials">The trials to check. The first invalid one raises the exception.</param>
+    /// <param name="sampleShape">Shape of one input sample, such as <c>[1, 16, 16]</c>.</param>
+    /// <param name="classes">Number of classes in the data.</param>
+    /// <param name="trainCount">Samples in the training split, before any rotated copies; null skips the batch size check.</param>
+    /// <exception cref="OptionException">A trial's settings describe no valid network, or no valid batch size for it.</exception>
+    public static void CheckNetworks(IEnumerable<SweepTrial> trials, TensorShape sampleShape, int classes, int? trainCount = null)
     {
         foreach (var trial in trials)
         {
@@ -107,6 +112,36 @@ public static class TrialRunner
                 throw new OptionException($"trial {trial.Id}: the last layer outputs {network.ClassCount} values but the data has {classes} classes");
             _ = TrainingRun.ParseInit(trial.Options.Init);
             _ = Loss.FromName(trial.Options.Loss);
+            if (trainCount is { } count) CheckBatchSizes(trial, network, count);
+        }
+    }
+
+    /// <summary>
+    /// Checks the batch size of the first stage, which trains on the rotated copies too, and that of
+    /// the fine-tuning stage, which trains on the original samples only.
+    /// </summary>
+    private static void CheckBatchSizes(SweepTrial trial, Models.Network network, int trainCount)
+    {
+        var options = trial.Options;
+        try
+        {
+            int copies = options.RotatedCopies.Count;
+            string? countDetail = copies == 0 ? null : $"{trainCount} plus {copies * trainCount} rotated copies";
+            Trainer.CheckBatchSize(network, options.BatchSize, trainCount * (copies + 1), countDetail);
+        }
+        catch (OptionException e)
+        {
+            throw new OptionException($"trial {trial.Id}: {e.Message}");
+        }
+
+        if (trial.FineTune is null) return;
+        try
+        {
+            Trainer.CheckBatchSize(network, trial.FineTune.BatchSize, trainCount);
+        }
+        catch (OptionException e)
+        {
+            throw new OptionException($"trial {trial.Id}, fine-tuning stage: {e.Message}");
         }
     }
 }

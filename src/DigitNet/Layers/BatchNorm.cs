@@ -93,6 +93,12 @@ public sealed class BatchNorm : Layer
 
     public override IReadOnlyList<Parameter> Parameters => _parameters;
 
+    /// <summary>
+    /// 2 when a sample contains one value per channel (1-D, or 2-D with 1x1 planes), because the
+    /// batch variance needs at least 2 values per channel. 1 otherwise.
+    /// </summary>
+    public override int MinTrainingBatchSize => _planeSize >= 2 ? 1 : 2;
+
     public override string Describe() => _planeSize == 1 && InputShape.Rank == 1
         ? $"batchnorm 1d {_channels}"
         : $"batchnorm 2d {_channels}";
@@ -113,7 +119,7 @@ public sealed class BatchNorm : Layer
     {
         CheckInput(x);
         int n = x.Shape[0];
-        if (training && n * _planeSize < 2)
+        if (training && n < MinTrainingBatchSize)
             throw new ArgumentException($"{Name}: training needs at least 2 values per channel to estimate a variance, got a batch of {n}");
 
         _x = x;

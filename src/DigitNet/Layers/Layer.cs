@@ -39,6 +39,12 @@ public abstract class Layer
     /// </summary>
     public bool ComputesInputGradient { get; set; } = true;
 
+    /// <summary>
+    /// Smallest batch that <see cref="Forward"/> accepts in training mode: 1 unless the layer
+    /// estimates statistics over the batch, as batch normalisation does.
+    /// </summary>
+    public virtual int MinTrainingBatchSize => 1;
+
     /// <summary>Threads for the layer's kernels; null runs them on the calling thread.</summary>
     public WorkerPool? Workers { get; set; }
 

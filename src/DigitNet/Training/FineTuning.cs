@@ -55,6 +55,7 @@ public static class FineTuning
     /// are ignored; the optimiser, schedule, epochs, batch size, patience, stop metric, seed and
     /// threads are used.
     /// </summary>
+    /// <exception cref="OptionException">The batch size leaves a training batch too small for a layer of the model, such as a 1-D batch normalisation with a batch of 1.</exception>
     /// <exception cref="InvalidOperationException">A frozen parameter changed during training, which would be a bug in an optimiser or layer.</exception>
     public static FineTuneOutcome Run(
         LoadedModel model, TrainingOptions options, DataSplits data, int trainLayers,
@@ -63,6 +64,7 @@ public static class FineTuning
         CancellationToken cancellation = default)
     {
         var network = model.Network;
+        Trainer.CheckBatchSize(network, options.BatchSize, data.Train.Count);
         var train = model.Preprocessing.Apply(data.Train);
         var valid = model.Preprocessing.Apply(data.Valid);
         var test = model.Preprocessing.Apply(data.Test);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using DigitNet.Data;
+using DigitNet.Layers;
 using DigitNet.Losses;
 using DigitNet.Models;
 using DigitNet.Optimizers;
@@ -71,6 +72,7 @@ public sealed class Trainer
             throw new ArgumentException($"{train.Name}: samples have shape {train.SampleShape}, the network expects {_network.InputShape}");
         if (train.Count == 0)
             throw new ArgumentException($"{train.Name}: the training split is empty");
+        CheckBatchSize(_network, _options.BatchSize, train.Count);
 
         int batchSize = Math.Min(_options.BatchSize, train.Count);
         int batches = (train.Count + batchSize - 1) / batchSize;
@@ -168,6 +170,79 @@ public sealed class Trainer
             bestEpoch = history[^1].Epoch;
         }
         return new TrainingResult(history, bestEpoch, stopReason, trainSeconds);
+    }
+
+    /// <summary>
+    /// Checks that splitting <paramref name="trainCount"/> samples into batches of
+    /// <paramref name="batchSize"/> leaves no batch, the last of an epoch included, smaller than a
+    /// layer of <paramref name="network"/> needs in training (<see cref="Layer.MinTrainingBatchSize"/>).
+    /// <see cref="Fit"/> runs this check, and callers can run it earlier, before costly preparation.
+    /// </summary>
+    /// <param name="network">The network to train.</param>
+    /// <param name="batchSize">Samples per update, as in <see cref="TrainingOptions.BatchSize"/>.</param>
+    /// <param name="trainCount">Samples in the training split, rotated copies included.</param>
+    /// <param name="countDetail">
+    /// What the sample count is made of, such as <c>5000 plus 5000 rotated copies</c>, for the
+    /// message; null for none.
+    /// </param>
+    /// <exception cref="OptionException">
+    /// A batch would be too small for a layer. The message names the layer, the batch size and the
+    /// sample count, and suggests batch sizes that work.
+    /// </exception>
+    public static void CheckBatchSize(Network network, int batchSize, int trainCount, string? countDetail = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (trainCount <= 0) return;
+
+        // The first layer with the largest minimum is the one whose forward pass would fail first.
+        var layer = network.Layers.MaxBy(l => l.MinTrainingBatchSize);
+        if (layer is null) return;
+        int minimum = layer.MinTrainingBatchSize;
+        if (!LeavesSmallBatch(batchSize, trainCount, minimum)) return;
+
+        string samples = $"{trainCount} training {(trainCount == 1 ? "sample" : "samples")}{(countDetail is null ? "" : $" ({countDetail})")}";
+        string need = $"layer {layer.Name} ({layer.Describe()}) needs at least {minimum} samples in every training batch to estimate the batch variance";
+        if (trainCount < minimum)
+            throw new OptionException($"{need}, but the training split has only {samples}; train on at least {minimum} samples or remove the layer");
+
+        int size = Math.Min(batchSize, trainCount);
+        string problem = size < minimum
+            ? $"the {samples} are split into batches of {size}"
+            : $"the {samples} in batches of {batchSize} leave a last batch of {trainCount % size}";
+        string tooSmall = minimum == 2 ? "of 1" : $"of fewer than {minimum}";
+        throw new OptionException(
+            $"--batch-size {batchSize}: {need}, but {problem}; choose a batch size of at least {minimum} that does not leave a last batch {tooSmall}, such as {SuggestBatchSizes(batchSize, trainCount, minimum)}");
+    }
+
+    /// <summary>Returns whether some batch, the last one included, has fewer than <paramref name="minimum"/> samples.</summary>
+    private static bool LeavesSmallBatch(int batchSize, int trainCount, int minimum)
+    {
+        // Fit uses one batch of all samples when the batch size is larger than the split.
+        int size = Math.Min(batchSize, trainCount);
+        int last = trainCount % size;
+        return size < minimum || (last != 0 && last < minimum);
+    }
+
+    /// <summary>
+    /// Returns the nearest working batch sizes below and above <paramref name="batchSize"/>, such as
+    /// "2 or 4". One batch of every sample always works when there are at least <paramref name="minimum"/>.
+    /// </summary>
+    private static string SuggestBatchSizes(int batchSize, int trainCount, int minimum)
+    {
+        var sizes = new List<int>(2);
+        for (int size = Math.Min(batchSize, trainCount) - 1; size >= minimum; size--)
+        {
+            if (LeavesSmallBatch(size, trainCount, minimum)) continue;
+            sizes.Add(size);
+            break;
+        }
+        for (int size = batchSize + 1; size <= trainCount; size++)
+        {
+            if (LeavesSmallBatch(size, trainCount, minimum)) continue;
+            sizes.Add(size);
+            break;
+        }
+        return string.Join(" or ", sizes);
     }
 
     private void FillBatch(Dataset train, ReadOnlySpan<int> indices, Tensor input, byte[] labels, int sampleSize)

@@ -70,6 +70,10 @@ public static class TrainingRun
     /// Trains on <paramref name="data"/> (raw pixels) as <paramref name="options"/> set out and evaluates
     /// the selected weights on the test split.
     /// </summary>
+    /// <exception cref="OptionException">
+    /// The settings describe no valid network for the data, or a batch size that leaves a training
+    /// batch too small for a layer. Both are raised before training starts.
+    /// </exception>
     public static RunOutcome Run(
         TrainingOptions options, DataSplits data,
         IProgress<BatchProgress>? batchProgress = null, Action<EpochMetrics>? epochCompleted = null,
@@ -100,6 +104,9 @@ public static class TrainingRun
         // end in a sigmoid, as the perceptron built from --hidden does.
         if (options.Layers is not null && options.Loss == "mse" && architecture.Layers[^1].Kind != "sigmoid")
             throw new OptionException($"--layers: with --loss mse the layer list must end in 'sigmoid' (it ends in '{architecture.Layers[^1]}'); append ', sigmoid' or use --loss cross-entropy");
+
+        string? countDetail = options.RotatedCopies.Count == 0 ? null : $"{data.Train.Count} plus {train.Count - data.Train.Count} rotated copies";
+        Trainer.CheckBatchSize(network, options.BatchSize, train.Count, countDetail);
 
         var random = new RunRandom(options.Seed);
         network.Initialize(ParseInit(options.Init), random.Initialization);
