@@ -2,7 +2,7 @@ using DigitNet.Data.Formats;
 
 namespace DigitNet.Cli;
 
-/// <summary>Finds digits.mat: the --data option, then $DIGITNET_DATA, then ./data/digits.mat.</summary>
+/// <summary>Finds digits.mat: the --data option (or a --config file's "data" key), then $DIGITNET_DATA, then ./data/digits.mat.</summary>
 public static class DataLocator
 {
     public const string EnvironmentVariable = "DIGITNET_DATA";
@@ -10,14 +10,16 @@ public static class DataLocator
     /// <summary>
     /// Returns the path to read. Throws a usage error when that file is missing or empty. When no
     /// source names a file, the usage error lists where it looked.
+    /// <paramref name="optionLabel"/> names the source of <paramref name="option"/> in messages:
+    /// "--data", or the configuration file and key.
     /// </summary>
-    public static string Resolve(string? option)
+    public static string Resolve(string? option, string optionLabel = "--data")
     {
         if (option is not null)
         {
             if (Directory.Exists(option))
-                throw new UsageException($"--data: {option} is a folder; give the path of the digits.mat file in it");
-            CheckInput("--data", option);
+                throw new UsageException($"{optionLabel}: {option} is a folder; give the path of the digits.mat file in it");
+            CheckInput(optionLabel, option);
             return option;
         }
 

@@ -15,8 +15,14 @@ public static class FileChecks
     /// </summary>
     internal static string DataLabel(string? dataOption) => dataOption is null ? "the data file" : "--data";
 
+    /// <summary>
+    /// Returns how messages name a setting that a --config file gave, such as
+    /// "train.json: key 'data'", the form that the errors of the file's other keys use.
+    /// </summary>
+    internal static string ConfigKeyLabel(string configPath, string key) => $"{configPath}: key '{key}'";
+
     /// <summary>Returns the message for an input file that does not exist.</summary>
-    /// <param name="label">The option (--data), environment variable ($DIGITNET_DATA) or argument (image) that named the file.</param>
+    /// <param name="label">The option (--data), environment variable ($DIGITNET_DATA), argument (image) or configuration key that named the file.</param>
     internal static string NotFound(string label, string path) => $"{label}: file not found: {path}; check the path";
 
     /// <summary>

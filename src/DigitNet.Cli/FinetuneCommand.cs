@@ -47,7 +47,7 @@ public static class FinetuneCommand
             if (Array.IndexOf(ModelSettings, name) >= 0)
                 throw new UsageException($"--{name} does not apply to finetune: the architecture and input scaling come from the model file");
         }
-        var options = TrainingSettings.Read(line, Defaults);
+        var settings = TrainingSettings.Read(line, Defaults);
         line.RejectRemaining("finetune", []);
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; finetune takes only options (see digitnet finetune --help)");
@@ -58,8 +58,8 @@ public static class FinetuneCommand
         FileChecks.CheckModel(modelPath);
         var model = ModelFile.Load(modelPath);
         // The settings in the summary name the data file used, wherever it was found.
-        string dataLabel = FileChecks.DataLabel(options.Data);
-        options = options with { Data = DataLocator.Resolve(options.Data) };
+        string dataLabel = settings.DataLabel;
+        var options = settings.Options with { Data = DataLocator.Resolve(settings.Options.Data, dataLabel) };
         FileChecks.CheckDistinct((dataLabel, options.Data), ("--out", outPath));
         var data = DigitsMat.Load(options.Data);
         EvaluateCommand.CheckCompatible(model, data.Train, modelPath);
@@ -74,14 +74,22 @@ public static class FinetuneCommand
 
         var progress = new ConsoleProgress();
         bool verbose = !quiet && !json;
-        var outcome = FineTuning.Run(model, options, data, trainLayers,
-            batchProgress: verbose ? progress : null,
-            epochCompleted: verbose ? metrics =>
-            {
-                progress.Clear();
-                Console.Out.WriteLine(TrainCommand.FormatEpoch(metrics, options.Epochs));
-            } : null,
-            augmentationFactory: AugmentationFactory.Create);
+        FineTuneOutcome outcome;
+        try
+        {
+            outcome = FineTuning.Run(model, options, data, trainLayers,
+                batchProgress: verbose ? progress : null,
+                epochCompleted: verbose ? metrics =>
+                {
+                    progress.Clear();
+                    Console.Out.WriteLine(TrainCommand.FormatEpoch(metrics, options.Epochs));
+                } : null,
+                augmentationFactory: AugmentationFactory.Create);
+        }
+        catch (OptionException e) when (settings.NameConfigKey(e) is { } named)
+        {
+            throw named;
+        }
 
         var summary = Summary(modelPath, options, outcome);
         ModelFile.Save(outPath, model.Network, model.Preprocessing, model.Loss.Name, model.ClassNames, summary.ToJsonString());
@@ -137,7 +145,7 @@ public static class FinetuneCommand
             ("--model FILE", "model file to start from"),
             ("--out FILE", "where to write the fine-tuned model"),
             ("--train-layers N", "number of last layers with parameters to train (default 1)"),
-            ("--config FILE.json", "read training settings from a JSON object whose keys are the setting names\nbelow without the dashes, such as {\"epochs\": 20}"),
+            ("--config FILE.json", "read training settings from a JSON object whose keys are the setting names\nbelow without the dashes, such as {\"epochs\": 20}; options on the command line\noverride it. A relative \"data\" path in the file is resolved against the file's folder"),
             ("--json", "print the before/after summary as JSON"),
             ("--quiet", "print only the before/after lines"),
         };

@@ -26,12 +26,13 @@ public static class GalleryCommand
         }
         string output = line.TakePath("out") ?? throw new UsageException("missing --out FILE.png; usage: digitnet gallery --out FILE.png");
         int variants = line.TakeInt("variants", 2, minimum: 1, maximum: 8);
-        var options = TrainingSettings.Read(line, new TrainingOptions());
+        var settings = TrainingSettings.Read(line, new TrainingOptions());
+        var options = settings.Options;
         line.RejectRemaining("gallery", []);
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; gallery takes only options (see digitnet gallery --help)");
-        string dataPath = DataLocator.Resolve(options.Data);
-        FileChecks.CheckDistinct((FileChecks.DataLabel(options.Data), dataPath), ("--out", output));
+        string dataPath = DataLocator.Resolve(options.Data, settings.DataLabel);
+        FileChecks.CheckDistinct((settings.DataLabel, dataPath), ("--out", output));
         FileChecks.CheckWritable(output, "--out", "gallery.png");
 
         var train = DigitsMat.Load(dataPath).Train;
@@ -97,6 +98,9 @@ public static class GalleryCommand
           --out FILE.png       PNG file to write
           --variants N         augmented samples per kind and digit, 1 to 8 (default 2)
           --data PATH          digits.mat (default: $DIGITNET_DATA, then ./data/digits.mat)
+          --config FILE.json   read these settings from a JSON object such as {"seed": 2}; options on
+                               the command line override it. A relative "data" path in the file is
+                               resolved against the file's folder
           --rotate DEGREES     maximum rotation of the affine transform (default 12)
           --translate PIXELS   maximum shift of the affine transform (default 1.5)
           --scale FRACTION     maximum relative scale change of the affine transform (default 0.1)

@@ -24,14 +24,14 @@ public static class TrainCommand
         string? metricsPath = line.TakePath("metrics");
         string? modelPath = line.TakePath("out");
         string? plotPath = line.TakePath("plot");
-        var options = TrainingSettings.Read(line, new TrainingOptions());
+        var settings = TrainingSettings.Read(line, new TrainingOptions());
         line.RejectRemaining("train", []);
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; train takes only options (see digitnet train --help)");
 
         // The settings written with the results name the data file used, wherever it was found.
-        string dataLabel = FileChecks.DataLabel(options.Data);
-        options = options with { Data = DataLocator.Resolve(options.Data) };
+        string dataLabel = settings.DataLabel;
+        var options = settings.Options with { Data = DataLocator.Resolve(settings.Options.Data, dataLabel) };
         FileChecks.CheckDistinct((dataLabel, options.Data), ("--metrics", metricsPath), ("--out", modelPath), ("--plot", plotPath));
         if (metricsPath is not null) FileChecks.CheckWritable(metricsPath, "--metrics", "metrics.json");
         if (modelPath is not null) FileChecks.CheckWritable(modelPath, "--out", "model.safetensors");
@@ -40,15 +40,23 @@ public static class TrainCommand
         NoteWholeBatch("train", options, data.Train.Count);
 
         var progress = new ConsoleProgress();
-        var outcome = TrainingRun.Run(
-            options, data,
-            batchProgress: quiet ? null : progress,
-            epochCompleted: quiet ? null : metrics =>
-            {
-                progress.Clear();
-                Console.Out.WriteLine(FormatEpoch(metrics, options.Epochs));
-            },
-            augmentationFactory: AugmentationFactory.Create);
+        RunOutcome outcome;
+        try
+        {
+            outcome = TrainingRun.Run(
+                options, data,
+                batchProgress: quiet ? null : progress,
+                epochCompleted: quiet ? null : metrics =>
+                {
+                    progress.Clear();
+                    Console.Out.WriteLine(FormatEpoch(metrics, options.Epochs));
+                },
+                augmentationFactory: AugmentationFactory.Create);
+        }
+        catch (OptionException e) when (settings.NameConfigKey(e) is { } named)
+        {
+            throw named;
+        }
 
         if (outcome.Training.StopReason == StopReason.Diverged)
         {
@@ -165,7 +173,7 @@ public static class TrainCommand
         text.AppendLine();
         var commandRows = new List<(string Label, string Description)>
         {
-            ("--config FILE.json", "read training settings from a JSON object whose keys are the setting names\nbelow without the dashes, such as {\"epochs\": 20}; options on the command line\noverride it"),
+            ("--config FILE.json", "read training settings from a JSON object whose keys are the setting names\nbelow without the dashes, such as {\"epochs\": 20}; options on the command line\noverride it. A relative \"data\" path in the file is resolved against the file's folder"),
             ("--metrics FILE.json", "write per-epoch metrics, test metrics and settings as JSON"),
             ("--out FILE.safetensors", "save the trained model (the best epoch's weights when --patience is set)"),
             ("--plot FILE.png", "draw training and validation loss and accuracy per epoch"),

@@ -3,6 +3,39 @@ using DigitNet.Training;
 
 namespace DigitNet.Cli;
 
+/// <summary>
+/// Training settings of one command and where they came from: <see cref="ConfigPath"/> is the
+/// --config file (null without one), and <see cref="ConfigKeys"/> lists the settings whose values
+/// that file gave and the command line did not override.
+/// </summary>
+public sealed record CommandSettings(TrainingOptions Options, string? ConfigPath, IReadOnlySet<string> ConfigKeys)
+{
+    /// <summary>
+    /// The name of the data path's source in messages: "--data", the configuration file and key,
+    /// or "the data file" when $DIGITNET_DATA or the default location gives the path.
+    /// </summary>
+    public string DataLabel => FromConfig("data") ? FileChecks.ConfigKeyLabel(ConfigPath!, "data") : FileChecks.DataLabel(Options.Data);
+
+    /// <summary>
+    /// Returns a copy of <paramref name="error"/> that names the configuration file and key in
+    /// place of the option, when the error starts with "--NAME: " and the file gave setting NAME.
+    /// Returns null for any other error. Settings such as "layers" are only checked when the
+    /// network is built, long after the file was read.
+    /// </summary>
+    public UsageException? NameConfigKey(OptionException error)
+    {
+        if (!error.Message.StartsWith("--", StringComparison.Ordinal))
+            return null;
+        int colon = error.Message.IndexOf(": ", StringComparison.Ordinal);
+        if (colon < 0)
+            return null;
+        string name = error.Message[2..colon];
+        return FromConfig(name) ? new UsageException($"{FileChecks.ConfigKeyLabel(ConfigPath!, name)}{error.Message[colon..]}") : null;
+    }
+
+    private bool FromConfig(string name) => ConfigPath is not null && ConfigKeys.Contains(name);
+}
+
 /// <summary>Reads <see cref="TrainingOptions"/> from a --config file and then from command-line options, which win.</summary>
 public static class TrainingSettings
 {
@@ -10,11 +43,12 @@ public static class TrainingSettings
     /// Applies <c>--config FILE</c> (if given) and then every training option on the command line.
     /// Options that belong to the command itself must be taken from <paramref name="line"/> first.
     /// </summary>
-    public static TrainingOptions Read(CommandLine line, TrainingOptions defaults)
+    public static CommandSettings Read(CommandLine line, TrainingOptions defaults)
     {
         var options = defaults;
+        var configKeys = new HashSet<string>(StringComparer.Ordinal);
         string? config = line.TakePath("config");
-        if (config is not null) options = ReadConfig(config, options);
+        if (config is not null) options = ReadConfig(config, options, configKeys);
 
         foreach (var (name, value) in line.Remaining().ToList())
         {
@@ -23,18 +57,29 @@ public static class TrainingSettings
             if (value is null) throw CommandLine.MissingValue(name);
             options = option.Parse(options, value);
             line.Take(name);
+            configKeys.Remove(name);
         }
-        return options;
+        return new CommandSettings(options, config, configKeys);
     }
 
-    /// <summary>Reads a JSON configuration file of training settings on top of <paramref name="options"/>.</summary>
-    public static TrainingOptions ReadConfig(string path, TrainingOptions options, IReadOnlySet<string>? ignore = null)
+    /// <summary>
+    /// Reads a JSON configuration file of training settings on top of <paramref name="options"/>
+    /// and adds the keys it sets to <paramref name="keys"/>. A relative "data" path is resolved
+    /// against the folder of the configuration file, so the file means the same from any working folder.
+    /// </summary>
+    public static TrainingOptions ReadConfig(string path, TrainingOptions options, ISet<string> keys)
     {
         if (Directory.Exists(path))
             throw new UsageException($"--config: {path} is a folder; give the path of a JSON file such as {Path.Combine(path, "train.json")}");
         FileChecks.CheckInput("--config", path, "a JSON file of training settings");
         using var document = ParseJson(path);
-        return TrainingOptionTable.ApplyJson(options, document.RootElement, path, ignore);
+        options = TrainingOptionTable.ApplyJson(options, document.RootElement, path);
+
+        foreach (var property in document.RootElement.EnumerateObject())
+            keys.Add(property.Name);
+        if (keys.Contains("data"))
+            options = options with { Data = Path.Combine(Path.GetDirectoryName(path) ?? "", options.Data!) };
+        return options;
     }
 
     /// <summary>Parses a JSON file, turning syntax errors into a one-line message with the position.</summary>
