@@ -78,10 +78,27 @@ public static class FileChecks
             for (int j = i + 1; j < named.Count; j++)
             {
                 if (OutputFile.SameFile(named[i].Path!, named[j].Path!))
-                    throw new UsageException($"{named[i].Option} and {named[j].Option} both name {named[j].Path}; give each its own file");
+                    throw SharedFile(named[i].Option, named[j].Option, named[j].Path!);
             }
         }
     }
+
+    /// <summary>
+    /// Rejects an output that names one of <paramref name="inputs"/> (through a link too), because
+    /// writing the output would replace that input. Unlike <see cref="CheckDistinct"/>, it lets two
+    /// inputs name the same file.
+    /// </summary>
+    internal static void CheckNotInput((string Option, string Path) output, IEnumerable<(string Option, string Path)> inputs)
+    {
+        foreach (var input in inputs)
+        {
+            if (OutputFile.SameFile(input.Path, output.Path))
+                throw SharedFile(input.Option, output.Option, output.Path);
+        }
+    }
+
+    private static UsageException SharedFile(string firstOption, string secondOption, string path) =>
+        new($"{firstOption} and {secondOption} both name {path}; give each its own file");
 
     // File name endings of the formats that DigitNet reads or writes.
     private static readonly string[] OwnFormats = [".png", ".mat", ".json", ".safetensors"];

@@ -53,14 +53,16 @@ public static class FinetuneCommand
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; finetune takes only options (see digitnet finetune --help)");
         if (outPath is null)
             throw new UsageException("missing --out FILE.safetensors for the fine-tuned model");
+
+        // The settings in the summary name the data file used, wherever it was found.
+        string dataLabel = settings.DataLabel;
+        var options = settings.Options with { Data = DataLocator.Resolve(settings.Options.Data, dataLabel) };
+        // An --out that names the model would replace it after training, and the original would be lost.
+        FileChecks.CheckDistinct(("--model", modelPath), ("--config", settings.ConfigPath), (dataLabel, options.Data), ("--out", outPath));
         FileChecks.CheckWritable(outPath, "--out", "finetuned.safetensors");
 
         FileChecks.CheckModel(modelPath);
         var model = ModelFile.Load(modelPath);
-        // The settings in the summary name the data file used, wherever it was found.
-        string dataLabel = settings.DataLabel;
-        var options = settings.Options with { Data = DataLocator.Resolve(settings.Options.Data, dataLabel) };
-        FileChecks.CheckDistinct((dataLabel, options.Data), ("--out", outPath));
         var data = DigitsMat.Load(options.Data);
         EvaluateCommand.CheckCompatible(model, data.Train, modelPath);
         TrainCommand.NoteWholeBatch("finetune", options, data.Train.Count);

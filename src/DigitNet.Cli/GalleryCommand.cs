@@ -32,7 +32,7 @@ public static class GalleryCommand
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; gallery takes only options (see digitnet gallery --help)");
         string dataPath = DataLocator.Resolve(options.Data, settings.DataLabel);
-        FileChecks.CheckDistinct((settings.DataLabel, dataPath), ("--out", output));
+        FileChecks.CheckDistinct(("--config", settings.ConfigPath), (settings.DataLabel, dataPath), ("--out", output));
         FileChecks.CheckWritable(output, "--out", "gallery.png");
 
         var train = DigitsMat.Load(dataPath).Train;

@@ -66,8 +66,10 @@ public static class SweepCommand
         CheckFolders(outFolder, output);
 
         string dataPath = DataLocator.Resolve(dataOption);
-        Directory.CreateDirectory(outFolder);
         string resultsPath = Path.Combine(outFolder, sharded ? $"results.shard-{shard}-of-{shards}.jsonl" : ResultsFileName);
+        var inputs = ConfigFiles(configPath, suite).Append((FileChecks.DataLabel(dataOption), dataPath)).ToList();
+        CheckOutputsDistinct(inputs, resultsPath, sharded ? [] : ReportFiles(suite, outFolder, output), output.Doc);
+        Directory.CreateDirectory(outFolder);
         CheckOutputFile(resultsPath);
         CheckOutputFile(Path.Combine(outFolder, ReportFileName));
         var existing = ReadResults(resultsPath, repair: true);
@@ -116,12 +118,22 @@ public static class SweepCommand
         CheckConfig(configPath);
         var suite = SweepConfigReader.ReadFile(configPath);
         var plan = SweepPlan.Create(suite, threadsPerTrial);
-
-        // Read every input before writing, because the output file may be one of the inputs.
-        var byId = new Dictionary<string, TrialRecord>(StringComparer.Ordinal);
         foreach (string path in line.Positionals)
         {
             if (!File.Exists(path)) throw new UsageException(FileChecks.NotFound("results file", path));
+        }
+
+        // The merged results file may replace one of the results files, because every input is
+        // read before writing. No other output may replace an input.
+        var configFiles = ConfigFiles(configPath, suite);
+        string mergedPath = Path.Combine(outFolder, ResultsFileName);
+        FileChecks.CheckNotInput(("--out", mergedPath), output.Doc is null ? configFiles : [.. configFiles, ("--doc", output.Doc)]);
+        var inputs = configFiles.Concat(line.Positionals.Select(path => ("results file", path))).ToList();
+        CheckOutputsDistinct(inputs, resultsPath: null, ReportFiles(suite, outFolder, output), output.Doc);
+
+        var byId = new Dictionary<string, TrialRecord>(StringComparer.Ordinal);
+        foreach (string path in line.Positionals)
+        {
             var content = ReadResults(path, repair: false);
             if (content.TornLine) Diagnostics.Note("sweep", $"{path} ends in an incomplete line (a run was stopped while writing); it was skipped");
             foreach (var record in content.Records) byId.TryAdd(record.Id, record);
@@ -133,15 +145,18 @@ public static class SweepCommand
         var others = byId.Values.Where(r => !planIds.Contains(r.Id)).ToList();
         Directory.CreateDirectory(outFolder);
         CheckOutputFile(Path.Combine(outFolder, ReportFileName));
-        AtomicFile.WriteAllText(Path.Combine(outFolder, ResultsFileName), ResultsFile.Format(ordered.Concat(others)));
+        AtomicFile.WriteAllText(mergedPath, ResultsFile.Format(ordered.Concat(others)));
         Console.Out.WriteLine(Invariant($"merged {line.Positionals.Count} file(s): {ordered.Count} of {plan.Trials.Count} trials of {suite.Name}{(others.Count > 0 ? $", plus {others.Count} record(s) of other settings kept but not reported" : "")}"));
 
         WriteReport(plan, ordered, outFolder, output);
         return 0;
     }
 
-    /// <summary>Where figures go and which document receives the tables.</summary>
-    private sealed record OutputOptions(string Images, string? Doc);
+    /// <summary>
+    /// Where figures go and which document receives the tables. <paramref name="ImagesOption"/> is
+    /// the option that chose the figures' folder: --images, or --out by default.
+    /// </summary>
+    private sealed record OutputOptions(string Images, string ImagesOption, string? Doc);
 
     private static OutputOptions ReadOutputOptions(CommandLine line, string? outFolder)
     {
@@ -149,11 +164,44 @@ public static class SweepCommand
         string? doc = line.TakePath("doc");
         if (doc is not null && !File.Exists(doc))
             throw new UsageException(FileChecks.NotFound("--doc", doc));
-        return new OutputOptions(images ?? outFolder ?? ".", doc);
+        return new OutputOptions(images ?? outFolder ?? ".", images is null ? "--out" : "--images", doc);
     }
 
     /// <summary>Rejects a missing or empty --config file with the messages of every other input file.</summary>
     private static void CheckConfig(string path) => FileChecks.CheckInput("--config", path, "a JSON sweep configuration");
+
+    /// <summary>Returns the configuration files that <paramref name="suite"/> was read from, with the labels that messages name them by.</summary>
+    private static List<(string Label, string Path)> ConfigFiles(string configPath, SweepSuite suite) =>
+        [("--config", configPath), .. suite.Files.Skip(1).Select((path, index) => ($"{configPath}: sweeps[{index}]", path))];
+
+    /// <summary>Returns report.md and the figures of every sweep, which the report writes, with the options that place them.</summary>
+    private static List<(string Label, string Path)> ReportFiles(SweepSuite suite, string outFolder, OutputOptions output)
+    {
+        var files = new List<(string Label, string Path)> { ("--out", Path.Combine(outFolder, ReportFileName)) };
+        foreach (var sweep in suite.Sweeps)
+        {
+            var (metric, accuracyCurves, lossCurves) = SweepPlots.FigurePaths(sweep, output.Images);
+            files.AddRange([(output.ImagesOption, metric), (output.ImagesOption, accuracyCurves), (output.ImagesOption, lossCurves)]);
+        }
+        return files;
+    }
+
+    /// <summary>
+    /// Rejects, before any trial runs, a results file (when <paramref name="resultsPath"/> is given),
+    /// report file or --doc file that names one of <paramref name="inputs"/>, and a results or report
+    /// file that names the --doc file, because writing it would replace that file.
+    /// </summary>
+    private static void CheckOutputsDistinct(List<(string Label, string Path)> inputs, string? resultsPath,
+        List<(string Label, string Path)> reportFiles, string? doc)
+    {
+        var inputsAndDoc = doc is null ? inputs : [.. inputs, ("--doc", doc)];
+        if (resultsPath is not null)
+            FileChecks.CheckNotInput(("--out", resultsPath), inputsAndDoc);
+        foreach (var file in reportFiles)
+            FileChecks.CheckNotInput(file, inputsAndDoc);
+        if (doc is not null)
+            FileChecks.CheckNotInput(("--doc", doc), inputs);
+    }
 
     /// <summary>Rejects an --out or --images path that exists but is not a folder, before any trial runs.</summary>
     private static void CheckFolders(string outFolder, OutputOptions output)

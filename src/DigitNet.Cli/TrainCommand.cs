@@ -32,7 +32,8 @@ public static class TrainCommand
         // The settings written with the results name the data file used, wherever it was found.
         string dataLabel = settings.DataLabel;
         var options = settings.Options with { Data = DataLocator.Resolve(settings.Options.Data, dataLabel) };
-        FileChecks.CheckDistinct((dataLabel, options.Data), ("--metrics", metricsPath), ("--out", modelPath), ("--plot", plotPath));
+        FileChecks.CheckDistinct(("--config", settings.ConfigPath), (dataLabel, options.Data),
+            ("--metrics", metricsPath), ("--out", modelPath), ("--plot", plotPath));
         if (metricsPath is not null) FileChecks.CheckWritable(metricsPath, "--metrics", "metrics.json");
         if (modelPath is not null) FileChecks.CheckWritable(modelPath, "--out", "model.safetensors");
         if (plotPath is not null) FileChecks.CheckWritable(plotPath, "--plot", "curves.png");

@@ -17,21 +17,25 @@ public static class SweepPlots
         if (rows.Count == 0) return [];
 
         var figures = new List<(string, string)>();
+        var (metricPath, accuracyPath, lossPath) = FigurePaths(sweep, folder);
         bool loss = sweep.Report.Metric == "test_loss";
         string metricText = loss ? "test loss" : "test accuracy";
-        string metricPath = Path.Combine(folder, $"{sweep.Name}-{sweep.Report.Metric.Replace('_', '-')}.png");
         MetricChart(summary, rows, loss, metricText).SavePng(metricPath);
         figures.Add(($"{metricText} against {sweep.Report.XLabel}", metricPath));
 
-        string accuracyPath = Path.Combine(folder, $"{sweep.Name}-curves-accuracy.png");
         CurveChart(sweep, rows, accuracy: true).SavePng(accuracyPath);
         figures.Add(("accuracy per epoch", accuracyPath));
 
-        string lossPath = Path.Combine(folder, $"{sweep.Name}-curves-loss.png");
         CurveChart(sweep, rows, accuracy: false).SavePng(lossPath);
         figures.Add(("loss per epoch", lossPath));
         return figures;
     }
+
+    /// <summary>Returns the paths of the three figures that <see cref="Write"/> draws for <paramref name="sweep"/> into <paramref name="folder"/>.</summary>
+    public static (string Metric, string AccuracyCurves, string LossCurves) FigurePaths(SweepConfig sweep, string folder) => (
+        Path.Combine(folder, $"{sweep.Name}-{sweep.Report.Metric.Replace('_', '-')}.png"),
+        Path.Combine(folder, $"{sweep.Name}-curves-accuracy.png"),
+        Path.Combine(folder, $"{sweep.Name}-curves-loss.png"));
 
     private static LineChart MetricChart(SweepSummary summary, List<SweepRow> rows, bool loss, string metricText)
     {

@@ -41,4 +41,11 @@ public sealed record SweepPoint(
 public sealed record SweepReportSpec(string XLabel, string Metric, bool Categorical, string ReferenceLabel);
 
 /// <summary>Several sweeps run as one queue of trials, with one results file and one report.</summary>
-public sealed record SweepSuite(string Name, string Title, IReadOnlyList<SweepConfig> Sweeps);
+public sealed record SweepSuite(string Name, string Title, IReadOnlyList<SweepConfig> Sweeps)
+{
+    /// <summary>
+    /// The configuration files read, as <see cref="SweepConfigReader.ReadFile"/> opened them: the
+    /// file given, then for a suite each sweep file in order. Empty for a suite built in code.
+    /// </summary>
+    public IReadOnlyList<string> Files { get; init; } = [];
+}

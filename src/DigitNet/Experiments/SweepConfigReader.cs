@@ -53,7 +53,7 @@ public static partial class SweepConfigReader
         if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("sweeps", out _))
             return ReadSuite(root, path);
         var sweep = ReadSweep(root, path);
-        return new SweepSuite(sweep.Name, sweep.Title, [sweep]);
+        return new SweepSuite(sweep.Name, sweep.Title, [sweep]) { Files = [path] };
     }
 
     /// <summary>Reads one sweep from its JSON object; <paramref name="source"/> prefixes every error message.</summary>
@@ -113,6 +113,7 @@ public static partial class SweepConfigReader
 
         string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         var sweeps = new List<SweepConfig>();
+        var files = new List<string> { path };
         var names = new HashSet<string>(StringComparer.Ordinal);
         int index = 0;
         foreach (var item in sweepsJson.EnumerateArray())
@@ -128,9 +129,10 @@ public static partial class SweepConfigReader
             if (!names.Add(sweep.Name))
                 throw new OptionException($"{path}: two sweeps are named '{sweep.Name}'; sweep names must be unique within a suite");
             sweeps.Add(sweep);
+            files.Add(full);
             index++;
         }
-        return new SweepSuite(name, title, sweeps);
+        return new SweepSuite(name, title, sweeps) { Files = files };
     }
 
     private static (List<SweepPoint> Points, string XLabel) ExpandGrid(JsonElement grid, TrainingOptions baseOptions, JsonElement? finetune, string source)
