@@ -8,8 +8,8 @@ public static class DataLocator
     public const string EnvironmentVariable = "DIGITNET_DATA";
 
     /// <summary>
-    /// Returns the path to read. Throws a usage error when that file is missing or empty. When no
-    /// source names a file, the usage error lists where it looked.
+    /// Returns the path to read. Throws a usage error when that file is missing, unreadable or
+    /// empty. When no source names a file, the usage error lists where it looked.
     /// <paramref name="optionLabel"/> names the source of <paramref name="option"/> in messages:
     /// "--data", or the configuration file and key.
     /// </summary>

@@ -4,8 +4,9 @@ using DigitNet.Serialization;
 namespace DigitNet.Cli;
 
 /// <summary>
-/// Checks on the file options of the commands, run before any work: outputs that cannot be
-/// written, names that promise the wrong format, and outputs that would replace another file.
+/// Checks on the file options of the commands, run before any work: inputs that are missing,
+/// unreadable or empty, outputs that cannot be written, names that promise the wrong format, and
+/// outputs that would replace another file.
 /// </summary>
 public static class FileChecks
 {
@@ -33,37 +34,100 @@ public static class FileChecks
         $"{label}: file is empty (0 bytes): {path}; give the path of {expected}";
 
     /// <summary>
-    /// Returns the <see cref="NotFound"/> or <see cref="Empty"/> message for an input file, or null
-    /// when the file exists and is not empty. A folder also returns null, so that the caller or the
-    /// reader can name it as a folder. Only a regular file (a symbolic link is checked at its target)
-    /// counts as empty, because a FIFO or device reports 0 bytes but may still deliver data.
+    /// Returns the message for an input file that cannot be opened for reading. With
+    /// <paramref name="folderDeniesSearch"/> set, a folder on the path denies search (x) permission,
+    /// so the file itself cannot even be looked up.
+    /// </summary>
+    internal static string PermissionDenied(string label, string path, bool folderDeniesSearch = false) => folderDeniesSearch
+        ? $"{label}: permission denied: {path}; give search (x) permission on every folder in the path"
+        : $"{label}: permission denied: {path}; make the file readable";
+
+    /// <summary>
+    /// Returns the <see cref="NotFound"/>, <see cref="PermissionDenied"/> or <see cref="Empty"/>
+    /// message for an input file, or null when the file exists, can be read and is not empty. A
+    /// folder also returns null, so that the caller or the reader can name it as a folder.
     /// </summary>
     internal static string? FindInputProblem(string label, string path, string expected)
     {
-        if (Directory.Exists(path))
-            return null;
-        // NOTE: File.Exists also returns false when a folder on the path denies search permission,
-        // so that case is reported as not found too.
-        if (!File.Exists(path))
-            return NotFound(label, path);
+        if (FindAccessProblem(label, path) is { } problem)
+            return problem;
         return IsEmptyRegularFile(path) ? Empty(label, path, expected) : null;
     }
 
-    /// <summary>Throws the <see cref="FindInputProblem"/> message when an input file is missing or empty.</summary>
+    /// <summary>Throws the <see cref="FindInputProblem"/> message when an input file is missing, unreadable or empty.</summary>
     internal static void CheckInput(string label, string path, string expected)
     {
         if (FindInputProblem(label, path, expected) is { } problem)
             throw new UsageException(problem);
     }
 
-    /// <summary>Rejects a missing or empty --model file before the reader opens it.</summary>
+    /// <summary>
+    /// Throws the <see cref="NotFound"/> or <see cref="PermissionDenied"/> message for an input
+    /// file that may be empty, such as a results file.
+    /// </summary>
+    internal static void CheckReadable(string label, string path)
+    {
+        if (FindAccessProblem(label, path) is { } problem)
+            throw new UsageException(problem);
+    }
+
+    /// <summary>Rejects a missing, unreadable or empty --model file before the reader opens it.</summary>
     internal static void CheckModel(string path) => CheckInput("--model", path, FileSignature.Describe(FileFormat.SafeTensors));
 
+    /// <summary>
+    /// Returns the <see cref="NotFound"/> or <see cref="PermissionDenied"/> message for an input
+    /// file, or null. Only a regular file (a symbolic link is checked at its target) is opened to
+    /// test the permission, because opening a FIFO waits for a writer.
+    /// </summary>
+    private static string? FindAccessProblem(string label, string path)
+    {
+        if (Directory.Exists(path))
+            return null;
+        // File.Exists also returns false when a folder on the path denies search permission, and
+        // only an attempt to open the file distinguishes that case from a missing file.
+        if (!File.Exists(path))
+            return IsReadDenied(path) ? PermissionDenied(label, path, folderDeniesSearch: true) : NotFound(label, path);
+        if (OutputFile.GetKind(FinalTarget(path).FullName) == FileKind.RegularFile && IsReadDenied(path))
+            return PermissionDenied(label, path);
+        return null;
+    }
+
+    /// <summary>
+    /// Returns whether opening <paramref name="path"/> for reading fails for lack of permission.
+    /// Any other failure returns false and is left to the reader, which names it in its own words.
+    /// </summary>
+    private static bool IsReadDenied(string path)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Returns whether <paramref name="path"/> is a regular file of 0 bytes. Only a regular file
+    /// counts as empty, because a FIFO or device reports 0 bytes but may still deliver data.
+    /// </summary>
     private static bool IsEmptyRegularFile(string path)
     {
-        var info = new FileInfo(path);
-        var target = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
+        var target = FinalTarget(path);
         return OutputFile.GetKind(target.FullName) == FileKind.RegularFile && target.Length == 0;
+    }
+
+    /// <summary>Returns <paramref name="path"/>, or for a symbolic link the end of its chain of links.</summary>
+    private static FileInfo FinalTarget(string path)
+    {
+        var info = new FileInfo(path);
+        return info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
     }
 
     /// <summary>

@@ -120,7 +120,7 @@ public static class PredictCommand
         }
         catch (UnauthorizedAccessException)
         {
-            return new Outcome(path) { Error = $"{path}: permission denied; make the file readable" };
+            return new Outcome(path) { Error = FileChecks.PermissionDenied("image", path) };
         }
         catch (IOException e)
         {

@@ -119,9 +119,7 @@ public static class SweepCommand
         var suite = SweepConfigReader.ReadFile(configPath);
         var plan = SweepPlan.Create(suite, threadsPerTrial);
         foreach (string path in line.Positionals)
-        {
-            if (!File.Exists(path)) throw new UsageException(FileChecks.NotFound("results file", path));
-        }
+            FileChecks.CheckReadable("results file", path);
 
         // The merged results file may replace one of the results files, because every input is
         // read before writing. No other output may replace an input.
@@ -162,12 +160,12 @@ public static class SweepCommand
     {
         string? images = line.TakePath("images");
         string? doc = line.TakePath("doc");
-        if (doc is not null && !File.Exists(doc))
-            throw new UsageException(FileChecks.NotFound("--doc", doc));
+        if (doc is not null)
+            FileChecks.CheckReadable("--doc", doc);
         return new OutputOptions(images ?? outFolder ?? ".", images is null ? "--out" : "--images", doc);
     }
 
-    /// <summary>Rejects a missing or empty --config file with the messages of every other input file.</summary>
+    /// <summary>Rejects a missing, unreadable or empty --config file with the messages of every other input file.</summary>
     private static void CheckConfig(string path) => FileChecks.CheckInput("--config", path, "a JSON sweep configuration");
 
     /// <summary>Returns the configuration files that <paramref name="suite"/> was read from, with the labels that messages name them by.</summary>

@@ -432,9 +432,19 @@ public static partial class SweepConfigReader
     {
         string prefix = context is null ? "" : context + ": ";
         if (!File.Exists(path)) throw new OptionException($"{prefix}sweep configuration not found: {path}");
+        byte[] bytes;
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new OptionException($"{prefix}{path}: permission denied; make the file readable");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             return document.RootElement.Clone();
         }
         catch (JsonException e)

@@ -55,8 +55,10 @@ public static partial class OutputFile
         {
             return new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // A folder on the path that denies search permission hides the link too, and the
+            // input check names that case.
             return full;
         }
     }

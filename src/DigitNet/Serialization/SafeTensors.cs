@@ -232,7 +232,11 @@ public sealed class SafeTensorsFile : IDisposable
         {
             throw new ModelFormatException($"model file not found: {path}", e);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException e)
+        {
+            throw new ModelFormatException($"{path}: permission denied; make the file readable", e);
+        }
+        catch (IOException e)
         {
             throw new ModelFormatException($"{path}: cannot open the model file ({e.Message})", e);
         }

@@ -1,3 +1,4 @@
+using DigitNet.Cli;
 using DigitNet.Tests.Data;
 using DigitNet.Tests.TestUtil;
 
@@ -5,8 +6,8 @@ namespace DigitNet.Tests.Cli;
 
 /// <summary>
 /// Errors for input files. Every option, variable and argument that names an input file reports a
-/// missing and an empty file in the same words. Predict names the format of a non-image file that
-/// <c>FileSignature</c> recognises, as the model and data readers do.
+/// missing, an unreadable and an empty file in the same words. Predict names the format of a
+/// non-image file that <c>FileSignature</c> recognises, as the model and data readers do.
 /// </summary>
 public sealed class InputFileMessageTests : IDisposable
 {
@@ -77,6 +78,52 @@ public sealed class InputFileMessageTests : IDisposable
         var result = RunWithInput(name, path);
 
         AssertOneError(result, command, $"{label}: file is empty (0 bytes): {path}; give the path of {expected}");
+    }
+
+    [Fact]
+    public void PermissionDeniedMessages()
+    {
+        Assert.Equal("--data: permission denied: d/digits.mat; make the file readable",
+            FileChecks.PermissionDenied("--data", "d/digits.mat"));
+        Assert.Equal("image: permission denied: d/one.png; give search (x) permission on every folder in the path",
+            FileChecks.PermissionDenied("image", "d/one.png", folderDeniesSearch: true));
+    }
+
+    /// <summary>Runs the command of input <paramref name="name"/> on <paramref name="path"/> with file permissions in force, as a user who is not root.</summary>
+    private CliResult RunWithInputAsUser(string name, string path)
+    {
+        var input = Inputs[name];
+        var environment = input.Label == "$DIGITNET_DATA" ? new Dictionary<string, string?> { ["DIGITNET_DATA"] = path } : null;
+        return CliRunner.RunWithFilePermissions(input.Arguments(path), workingDirectory: _folder.Path, environment: environment);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(InputNames))]
+    public void UnreadableInputFileMessage(string name)
+    {
+        var (command, label, _, _) = Inputs[name];
+        string path = _folder.Write("unreadable.file", "not empty"u8.ToArray());
+        File.SetUnixFileMode(path, UnixFileMode.None);
+
+        var result = RunWithInputAsUser(name, path);
+
+        AssertOneError(result, command, $"{label}: permission denied: {path}; make the file readable");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(InputNames))]
+    public void InputInClosedFolderMessage(string name)
+    {
+        var (command, label, _, _) = Inputs[name];
+        string folder = Path.Combine(_folder.Path, "closed");
+        Directory.CreateDirectory(folder);
+        string path = Path.Combine(folder, "input.file");
+        File.WriteAllBytes(path, "not empty"u8.ToArray());
+        File.SetUnixFileMode(folder, UnixFileMode.None);
+
+        var result = RunWithInputAsUser(name, path);
+
+        AssertOneError(result, command, $"{label}: permission denied: {path}; give search (x) permission on every folder in the path");
     }
 
     [Fact]

@@ -25,7 +25,11 @@ internal static class DataFile
         {
             throw new DataFormatException($"{path}: file not found (full path {Path.GetFullPath(path)}); check the path", e);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException e)
+        {
+            throw new DataFormatException($"{path}: permission denied; make the file readable", e);
+        }
+        catch (IOException e)
         {
             throw new DataFormatException($"{path}: cannot open the file: {e.Message}", e);
         }
