@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DigitNet.Data.Formats;
 using DigitNet.Training;
 
 namespace DigitNet.Cli;
@@ -82,15 +83,23 @@ public static class TrainingSettings
         return options;
     }
 
-    /// <summary>Parses a JSON file, turning syntax errors into a one-line message with the position.</summary>
+    /// <summary>
+    /// Parses a JSON file, turning syntax errors into a one-line message with the position. A file
+    /// that is not JSON but another format that <see cref="FileSignature"/> recognises, such as a
+    /// PNG image, is named by its format in place of the position.
+    /// </summary>
     public static JsonDocument ParseJson(string path)
     {
+        byte[] bytes = File.ReadAllBytes(path);
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {
+            var start = bytes.AsSpan(0, Math.Min(bytes.Length, FileSignature.Length));
+            if (FileSignature.Detect(start, bytes.Length) is { } format && format != FileFormat.Text)
+                throw new UsageException($"{path}: this is {FileSignature.Describe(format)}, not a JSON file; check which file is the configuration");
             throw new UsageException($"{path}: invalid JSON at line {e.LineNumber + 1}, position {e.BytePositionInLine + 1}; check the syntax there");
         }
     }

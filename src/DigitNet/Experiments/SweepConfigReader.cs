@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using DigitNet.Data.Formats;
 using DigitNet.Training;
 
 namespace DigitNet.Experiments;
@@ -449,6 +450,10 @@ public static partial class SweepConfigReader
         }
         catch (JsonException e)
         {
+            // A file of another format, such as a PNG image, is named by its format in place of a position.
+            var start = bytes.AsSpan(0, Math.Min(bytes.Length, FileSignature.Length));
+            if (FileSignature.Detect(start, bytes.Length) is { } format && format != FileFormat.Text)
+                throw new OptionException($"{prefix}{path}: this is {FileSignature.Describe(format)}, not a JSON file; check which file is the configuration");
             throw new OptionException($"{prefix}{path}: invalid JSON at line {e.LineNumber + 1}, position {e.BytePositionInLine + 1}; check the syntax there");
         }
     }

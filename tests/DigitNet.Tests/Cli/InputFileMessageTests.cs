@@ -7,7 +7,8 @@ namespace DigitNet.Tests.Cli;
 /// <summary>
 /// Errors for input files. Every option, variable and argument that names an input file reports a
 /// missing, an unreadable and an empty file in the same words. Predict names the format of a
-/// non-image file that <c>FileSignature</c> recognises, as the model and data readers do.
+/// non-image file that <c>FileSignature</c> recognises, as the model and data readers do, and so do
+/// the readers of configuration files for a file that is not JSON.
 /// </summary>
 public sealed class InputFileMessageTests : IDisposable
 {
@@ -173,6 +174,54 @@ public sealed class InputFileMessageTests : IDisposable
         var result = CliRunner.Run("predict", "--model", TinyModelPath, path);
 
         AssertOneError(result, "predict", $"{path}: this is {format}, not an image; expected a PNG, JPEG, BMP, GIF or WebP file");
+    }
+
+    /// <summary>The commands that read a JSON configuration file given with --config.</summary>
+    private static readonly string[] ConfigCommands = ["train", "finetune", "gallery", "sweep"];
+
+    /// <summary>Every command that reads --config, with every non-text format of <see cref="OtherFormats"/>.</summary>
+    public static TheoryData<string, string, string> ConfigOtherFormats()
+    {
+        var cases = new TheoryData<string, string, string>();
+        foreach (string command in ConfigCommands)
+        {
+            foreach (var row in OtherFormats())
+            {
+                if ((string)row[0] != "notes.txt")
+                    cases.Add(command, (string)row[0], (string)row[1]);
+            }
+        }
+        return cases;
+    }
+
+    [Theory]
+    [MemberData(nameof(ConfigOtherFormats))]
+    public void ConfigNamesOtherFormat(string command, string name, string format)
+    {
+        string path = WriteOtherFormat(name);
+        string[] arguments = command switch
+        {
+            "finetune" => ["finetune", "--model", TinyModelPath, "--out", "unused.safetensors", "--config", path],
+            "gallery" => ["gallery", "--out", "unused.png", "--config", path],
+            "sweep" => ["sweep", "--out", "unused", "--config", path],
+            _ => [command, "--config", path],
+        };
+
+        var result = CliRunner.Run(arguments, workingDirectory: _folder.Path);
+
+        AssertOneError(result, command, $"{path}: this is {format}, not a JSON file; check which file is the configuration");
+    }
+
+    [Theory]
+    [InlineData("train")]
+    [InlineData("sweep")]
+    public void TextConfigIsInvalidJson(string command)
+    {
+        string path = _folder.Write("settings.txt", "epochs = 20\n"u8.ToArray());
+
+        var result = CliRunner.Run([command, "--config", path, "--out", "unused"], workingDirectory: _folder.Path);
+
+        AssertOneError(result, command, $"{path}: invalid JSON at line 1, position 1; check the syntax there");
     }
 
     [Fact]
