@@ -38,7 +38,10 @@ public static class TrainCommand
         if (modelPath is not null) FileChecks.CheckWritable(modelPath, "--out", "model.safetensors");
         if (plotPath is not null) FileChecks.CheckWritable(plotPath, "--plot", "curves.png");
         var data = DigitsMat.Load(options.Data);
-        NoteWholeBatch("train", options, data.Train.Count);
+        // Each rotated copy adds one rotated image per training sample before training.
+        int copies = options.RotatedCopies.Count;
+        NoteWholeBatch("train", options, data.Train.Count * (copies + 1),
+            copies == 0 ? null : $"{data.Train.Count} plus {data.Train.Count * copies} rotated copies");
 
         var progress = new ConsoleProgress();
         RunOutcome outcome;
@@ -120,12 +123,14 @@ public static class TrainCommand
     /// is larger than the training split, which the trainer then uses as one batch per epoch, so
     /// that a mistyped size does not pass unseen.
     /// </summary>
-    internal static void NoteWholeBatch(string command, TrainingOptions options, int trainCount)
+    /// <param name="countDetail">What the sample count is made of, such as "5000 plus 5000 rotated copies"; null for none.</param>
+    internal static void NoteWholeBatch(string command, TrainingOptions options, int trainCount, string? countDetail = null)
     {
         if (options.BatchSize > trainCount)
         {
+            string detail = countDetail is null ? "" : $" ({countDetail})";
             Diagnostics.Note(command,
-                $"--batch-size {options.BatchSize} is larger than the {trainCount} training samples, so each epoch is one batch of all {trainCount}");
+                $"--batch-size {options.BatchSize} is larger than the {trainCount} training samples{detail}, so each epoch is one batch of all {trainCount}");
         }
     }
 

@@ -97,6 +97,23 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void OversizedBatchNoteCountsCopies()
+    {
+        using var folder = new TempDirectory();
+        string path = SmallDigits().Save(folder.Path, "small.mat");
+
+        // 20 samples and one rotated copy of each: 40, so a batch of 30 takes two batches, not one.
+        var fitting = CliRunner.Run("train", "--data", path, "--batch-size", "30", "--rotated-copies", "90", "--epochs", "1");
+        Assert.True(fitting.ExitCode == 0, fitting.ToString());
+        Assert.DoesNotContain("note:", fitting.StandardError);
+
+        var oversized = CliRunner.Run("train", "--data", path, "--batch-size", "50", "--rotated-copies", "90", "--epochs", "1");
+        Assert.True(oversized.ExitCode == 0, oversized.ToString());
+        string[] lines = oversized.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("digitnet train: note: --batch-size 50 is larger than the 40 training samples (20 plus 20 rotated copies), so each epoch is one batch of all 40", lines);
+    }
+
+    [Fact]
     public void LabelOutOfRangeIsNamed()
     {
         using var folder = new TempDirectory();
