@@ -259,7 +259,7 @@ public static class SweepCommand
     /// <summary>Fails on the first trial whose network or augmentation cannot be built, before any trial runs.</summary>
     private static void CheckTrials(IReadOnlyList<SweepTrial> trials, DataSplits data)
     {
-        TrialRunner.CheckNetworks(trials.Concat(trials.Where(t => t.FineTune is not null)), data.Train.SampleShape, data.Train.ClassCount);
+        TrialRunner.CheckNetworks(trials.Concat(trials.Where(t => t.FineTune is not null)), data.Train.SampleShape, data.Train.ClassCount, data.Train.Count);
         foreach (var options in trials.SelectMany(t => t.FineTune is null ? [t.Options] : new[] { t.Options, t.FineTune }).DistinctBy(o => (o.Augment, o.Scaling)))
         {
             var preprocessing = Preprocessing.Fit(Preprocessing.ParseKind(options.Scaling), data.Train);
