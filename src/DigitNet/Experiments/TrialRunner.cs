@@ -104,7 +104,7 @@ public static class TrialRunner
             {
                 network = new Models.Network(TrainingRun.BuildArchitecture(trial.Options, sampleShape, classes));
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is FormatException or ArgumentException)
             {
                 throw new OptionException($"trial {trial.Id} ({trial.Options.Layers ?? "hidden " + string.Join(",", trial.Options.Hidden)}): {e.Message}");
             }

@@ -84,10 +84,20 @@ public static class LayerFactory
     public static IEnumerable<string> Kinds => Builders.Keys;
 
     /// <summary>Creates the layer described by <paramref name="spec"/> for inputs of shape <paramref name="input"/>.</summary>
+    /// <exception cref="FormatException">The kind is unknown, an argument or option is invalid, or a tensor of the layer would be too large.</exception>
     public static Layer Create(LayerSpec spec, string name, TensorShape input)
     {
         if (!Builders.TryGetValue(spec.Kind, out var build))
             throw new FormatException($"unknown layer kind '{spec.Kind}'; expected one of {string.Join(", ", Builders.Keys)}");
-        return build(spec, name, input);
+        try
+        {
+            return build(spec, name, input);
+        }
+        catch (OverflowException)
+        {
+            // TensorShape.Size raises this when a weight or output of the layer would have more
+            // than int.MaxValue values, more than any float array can hold.
+            throw spec.Error($"a tensor of this layer would have more than {int.MaxValue} values; use fewer units or channels");
+        }
     }
 }

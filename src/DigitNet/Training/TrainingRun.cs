@@ -54,6 +54,13 @@ public static class TrainingRun
         _ => throw new OptionException($"--init: invalid value '{name}'; expected normal, xavier or he"),
     };
 
+    /// <summary>
+    /// Returns the option that describes the network: --layers when it is set, else --hidden. The
+    /// other perceptron settings are checked when they are read, so only a layer list or the hidden
+    /// sizes can fail when the network is built.
+    /// </summary>
+    private static string NetworkOption(TrainingOptions options) => options.Layers is not null ? "--layers" : "--hidden";
+
     private static MomentumKind ParseMomentumKind(string name) => name switch
     {
         "classic" => MomentumKind.Classic,
@@ -72,7 +79,9 @@ public static class TrainingRun
     /// </summary>
     /// <exception cref="OptionException">
     /// The settings describe no valid network for the data, or a batch size that leaves a training
-    /// batch too small for a layer. Both are raised before training starts.
+    /// batch too small for a layer. Both are raised before training starts. A network error starts
+    /// with the option that describes the network, "--layers: " or "--hidden: ", so that a caller
+    /// can name a configuration key in its place.
     /// </exception>
     public static RunOutcome Run(
         TrainingOptions options, DataSplits data,
@@ -87,15 +96,16 @@ public static class TrainingRun
         var valid = preprocessing.Apply(data.Valid);
         var test = preprocessing.Apply(data.Test);
 
-        var architecture = BuildArchitecture(options, train.SampleShape, train.ClassCount);
+        Architecture architecture;
         Network network;
         try
         {
+            architecture = BuildArchitecture(options, train.SampleShape, train.ClassCount);
             network = new Network(architecture);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is FormatException or ArgumentException)
         {
-            throw new OptionException($"--layers: {e.Message}");
+            throw new OptionException($"{NetworkOption(options)}: {e.Message}");
         }
         if (network.ClassCount != train.ClassCount)
             throw new OptionException($"--layers: the last layer outputs {network.ClassCount} values but the data has {train.ClassCount} classes");

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DigitNet.Models;
 using DigitNet.Tests.Data;
 using DigitNet.Tests.TestUtil;
 
@@ -6,7 +7,8 @@ namespace DigitNet.Tests.Cli;
 
 /// <summary>
 /// Paths in a --config file of train, finetune and gallery are resolved against the file's folder,
-/// and errors about a value from the file name the file and the key, not an option.
+/// and errors about a value from the file name the file and the key, not an option. The same errors
+/// about a value given on the command line name the option.
 /// </summary>
 public sealed class ConfigFileTests : IDisposable
 {
@@ -147,6 +149,76 @@ public sealed class ConfigFileTests : IDisposable
             workingDirectory: WorkingFolder);
 
         AssertOneError(result, "train", "--layers: the last layer outputs 5 values but the data has 10 classes");
+    }
+
+    /// <summary>The layer factory's message for a layer kind it does not know.</summary>
+    private static string UnknownKindMessage(string kind) =>
+        $"unknown layer kind '{kind}'; expected one of {string.Join(", ", LayerFactory.Kinds)}";
+
+    /// <summary>Layer lists that fail to build, with the reason that follows the option or key.</summary>
+    public static TheoryData<string, string> InvalidLayerLists() => new()
+    {
+        { "bogus", UnknownKindMessage("bogus") },
+        { "flatten, bogus 3, dense 10", UnknownKindMessage("bogus") },
+        { "dense 0", "layer 'dense 0': argument '0' must be a positive integer" },
+        { "dense 10 wide=yes", "layer 'dense 10 wide=yes': unknown option 'wide'; expected one of bias" },
+        { "dense 10 bias", "layer 'dense 10 bias': takes at most 1 positional argument(s), got 2" },
+        { "conv 4 99x99, dense 10", "layer 'conv 4 99x99': conv1: window 99x99 is larger than the padded input 16x16; use a smaller kernel or more padding (input [1, 16, 16])" },
+        { "dense 10 bias=true bias=false", "layer 'dense 10 bias=true bias=false': option 'bias' is given twice" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidLayerLists))]
+    public void LayerListErrorNamesConfigKey(string layers, string reason)
+    {
+        string config = WriteConfig("settings.json", $$"""{"layers": {{JsonString(layers)}}, "loss": "cross-entropy"}""");
+
+        var result = CliRunner.Run(["train", "--config", config, "--data", TestData.DigitsMatPath], workingDirectory: WorkingFolder);
+
+        AssertOneError(result, "train", $"{config}: key 'layers': {reason}");
+    }
+
+    [Theory]
+    [MemberData(nameof(InvalidLayerLists))]
+    public void LayerListErrorNamesOption(string layers, string reason)
+    {
+        var result = CliRunner.Run(["train", "--data", TestData.DigitsMatPath, "--loss", "cross-entropy", "--layers", layers],
+            workingDirectory: WorkingFolder);
+
+        AssertOneError(result, "train", $"--layers: {reason}");
+    }
+
+    [Fact]
+    public void LayerListOptionOverridingConfigIsNamed()
+    {
+        string config = WriteConfig("settings.json", """{"layers": "flatten, dense 10", "loss": "cross-entropy"}""");
+
+        var result = CliRunner.Run(["train", "--config", config, "--data", TestData.DigitsMatPath, "--layers", "bogus"],
+            workingDirectory: WorkingFolder);
+
+        AssertOneError(result, "train", $"--layers: {UnknownKindMessage("bogus")}");
+    }
+
+    /// <summary>The reason given for a hidden layer of 10,000,000 units, whose weight has more values than an array can hold.</summary>
+    private const string OversizedHiddenReason =
+        "layer 'dense 10000000': a tensor of this layer would have more than 2147483647 values; use fewer units or channels";
+
+    [Fact]
+    public void HiddenSizeErrorNamesConfigKey()
+    {
+        string config = WriteConfig("settings.json", """{"hidden": [10000000]}""");
+
+        var result = CliRunner.Run(["train", "--config", config, "--data", TestData.DigitsMatPath], workingDirectory: WorkingFolder);
+
+        AssertOneError(result, "train", $"{config}: key 'hidden': {OversizedHiddenReason}");
+    }
+
+    [Fact]
+    public void HiddenSizeErrorNamesOption()
+    {
+        var result = CliRunner.Run(["train", "--data", TestData.DigitsMatPath, "--hidden", "10000000"], workingDirectory: WorkingFolder);
+
+        AssertOneError(result, "train", $"--hidden: {OversizedHiddenReason}");
     }
 
     [Theory]

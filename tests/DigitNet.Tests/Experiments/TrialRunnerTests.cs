@@ -73,4 +73,15 @@ public class TrialRunnerTests
 
         Assert.Contains("10 classes", error.Message);
     }
+
+    [Fact]
+    public void UnknownLayerKindFailsCheck()
+    {
+        var options = Tiny with { Layers = "flatten, bogus, dense 10" };
+        var trial = new SweepTrial(0, SweepTrial.ComputeId(options, null), options, null);
+
+        var error = Assert.Throws<OptionException>(() => TrialRunner.CheckNetworks([trial], new DigitNet.Tensors.TensorShape(1, 16, 16), 10));
+
+        Assert.StartsWith($"trial {trial.Id} (flatten, bogus, dense 10): unknown layer kind 'bogus'", error.Message);
+    }
 }

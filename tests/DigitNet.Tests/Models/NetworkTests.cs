@@ -166,6 +166,15 @@ public sealed class NetworkTests
     }
 
     [Fact]
+    public void OversizedLayerIsFormatError()
+    {
+        // The weight of 10,000,000 x 256 values exceeds int.MaxValue, so its size check fails before it is allocated.
+        var error = Assert.Throws<FormatException>(() => new Network(Architecture.Parse(new TensorShape(256), "dense 10000000")));
+
+        Assert.Equal("layer 'dense 10000000': a tensor of this layer would have more than 2147483647 values; use fewer units or channels", error.Message);
+    }
+
+    [Fact]
     public void SummaryCountsParameters()
     {
         var network = new Network(Architecture.Parse(new TensorShape(4), Layers));
