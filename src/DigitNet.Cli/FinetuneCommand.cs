@@ -18,6 +18,9 @@ public static class FinetuneCommand
     /// <summary>Settings that describe the architecture or data preparation, which come from the model file.</summary>
     private static readonly string[] ModelSettings = ["scaling", "hidden", "activation", "loss", "layers", "bias", "dropout", "init", "rotated-copies"];
 
+    private static readonly UnusableSettings Unusable = new("finetune", ModelSettings.ToHashSet(StringComparer.Ordinal),
+        "takes the architecture, initial weights and input scaling from the --model file");
+
     /// <summary>Defaults for fine-tuning: a small learning rate, few epochs and early stopping on validation loss.</summary>
     public static TrainingOptions Defaults { get; } = new()
     {
@@ -42,12 +45,7 @@ public static class FinetuneCommand
         string modelPath = EvaluateCommand.RequireModel(line, "finetune");
         string? outPath = line.TakePath("out");
         int trainLayers = line.TakeInt("train-layers", 1, minimum: 1);
-        foreach (var (name, _) in line.Remaining())
-        {
-            if (Array.IndexOf(ModelSettings, name) >= 0)
-                throw new UsageException($"--{name} does not apply to finetune: the architecture and input scaling come from the model file");
-        }
-        var settings = TrainingSettings.Read(line, Defaults);
+        var settings = TrainingSettings.Read(line, Defaults, Unusable);
         line.RejectRemaining("finetune", []);
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; finetune takes only options (see digitnet finetune --help)");

@@ -16,6 +16,13 @@ public static class GalleryCommand
     private static readonly HashSet<string> Flags = ["help"];
     private static readonly double[] FixedAngles = [45, 90, 180];
 
+    /// <summary>The training settings that <see cref="BuildGrid"/> reads; gallery rejects every other one.</summary>
+    private static readonly string[] UsedSettings = ["data", "rotate", "translate", "scale", "seed"];
+
+    private static readonly UnusableSettings Unusable = new("gallery",
+        TrainingOptionTable.All.Select(option => option.Name).Except(UsedSettings).ToHashSet(StringComparer.Ordinal),
+        $"uses only the settings {string.Join(", ", UsedSettings[..^1])} and {UsedSettings[^1]}");
+
     public static int Run(IReadOnlyList<string> args)
     {
         var line = CommandLine.Parse(args, Flags);
@@ -26,7 +33,7 @@ public static class GalleryCommand
         }
         string output = line.TakePath("out") ?? throw new UsageException("missing --out FILE.png; usage: digitnet gallery --out FILE.png");
         int variants = line.TakeInt("variants", 2, minimum: 1, maximum: 8);
-        var settings = TrainingSettings.Read(line, new TrainingOptions());
+        var settings = TrainingSettings.Read(line, new TrainingOptions(), Unusable);
         var options = settings.Options;
         line.RejectRemaining("gallery", []);
         if (line.Positionals.Count > 0)

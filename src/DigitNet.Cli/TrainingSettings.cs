@@ -37,19 +37,40 @@ public sealed record CommandSettings(TrainingOptions Options, string? ConfigPath
     private bool FromConfig(string name) => ConfigPath is not null && ConfigKeys.Contains(name);
 }
 
+/// <summary>
+/// Training settings that <see cref="Command"/> cannot use, and why. <see cref="TrainingSettings.Read"/>
+/// rejects them on the command line and in a --config file, so that none is silently ignored.
+/// The reason completes a sentence that starts "--NAME does not apply to COMMAND, which ...".
+/// </summary>
+public sealed record UnusableSettings(string Command, IReadOnlySet<string> Names, string Reason)
+{
+    /// <summary>Returns the error for the setting that <paramref name="label"/> names, such as "--hidden" or "FILE: key 'hidden'".</summary>
+    public UsageException Reject(string label) => new($"{label} does not apply to {Command}, which {Reason}");
+}
+
 /// <summary>Reads <see cref="TrainingOptions"/> from a --config file and then from command-line options, which win.</summary>
 public static class TrainingSettings
 {
     /// <summary>
     /// Applies <c>--config FILE</c> (if given) and then every training option on the command line.
     /// Options that belong to the command itself must be taken from <paramref name="line"/> first.
+    /// A setting in <paramref name="unusable"/> is rejected on the command line and in the file.
     /// </summary>
-    public static CommandSettings Read(CommandLine line, TrainingOptions defaults)
+    public static CommandSettings Read(CommandLine line, TrainingOptions defaults, UnusableSettings? unusable = null)
     {
+        if (unusable is not null)
+        {
+            foreach (var (name, _) in line.Remaining())
+            {
+                if (unusable.Names.Contains(name))
+                    throw unusable.Reject($"--{name}");
+            }
+        }
+
         var options = defaults;
         var configKeys = new HashSet<string>(StringComparer.Ordinal);
         string? config = line.TakePath("config");
-        if (config is not null) options = ReadConfig(config, options, configKeys);
+        if (config is not null) options = ReadConfig(config, options, configKeys, unusable);
 
         foreach (var (name, value) in line.Remaining().ToList())
         {
@@ -67,13 +88,22 @@ public static class TrainingSettings
     /// Reads a JSON configuration file of training settings on top of <paramref name="options"/>
     /// and adds the keys it sets to <paramref name="keys"/>. A relative "data" path is resolved
     /// against the folder of the configuration file, so the file means the same from any working folder.
+    /// A key in <paramref name="unusable"/> is rejected before any value is checked.
     /// </summary>
-    public static TrainingOptions ReadConfig(string path, TrainingOptions options, ISet<string> keys)
+    public static TrainingOptions ReadConfig(string path, TrainingOptions options, ISet<string> keys, UnusableSettings? unusable = null)
     {
         if (Directory.Exists(path))
             throw new UsageException($"--config: {path} is a folder; give the path of a JSON file such as {Path.Combine(path, "train.json")}");
         FileChecks.CheckInput("--config", path, "a JSON file of training settings");
         using var document = ParseJson(path);
+        if (unusable is not null && document.RootElement.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (unusable.Names.Contains(property.Name))
+                    throw unusable.Reject(FileChecks.ConfigKeyLabel(path, property.Name));
+            }
+        }
         options = TrainingOptionTable.ApplyJson(options, document.RootElement, path);
 
         foreach (var property in document.RootElement.EnumerateObject())
