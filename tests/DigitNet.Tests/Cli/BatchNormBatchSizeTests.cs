@@ -21,7 +21,7 @@ public sealed class BatchNormBatchSizeTests
     public void TrainRejectsDefaultBatchOfOne()
     {
         using var folder = new TempDirectory();
-        string data = SmallDigits(folder.Path);
+        string data = SmallDigits.Create().Save(folder.Path, "small.mat");
         string model = folder.Write("model.safetensors", OldModel);
 
         var result = CliRunner.Run("train", "--data", data, "--layers", Layers, "--loss", "cross-entropy", "--out", model);
@@ -39,7 +39,7 @@ public sealed class BatchNormBatchSizeTests
     public void TrainRejectsLastBatchOfOne(string batchSize, string rotatedCopies, string problem, string suggestion)
     {
         using var folder = new TempDirectory();
-        string data = SmallDigits(folder.Path);
+        string data = SmallDigits.Create().Save(folder.Path, "small.mat");
         string model = folder.Write("model.safetensors", OldModel);
         var args = new List<string> { "train", "--data", data, "--layers", Layers, "--loss", "cross-entropy", "--batch-size", batchSize, "--out", model };
         if (rotatedCopies.Length > 0) args.AddRange(["--rotated-copies", rotatedCopies]);
@@ -54,7 +54,7 @@ public sealed class BatchNormBatchSizeTests
     public void TrainAccepts2dBatchNormBatchOfOne()
     {
         using var folder = new TempDirectory();
-        string data = SmallDigits(folder.Path);
+        string data = SmallDigits.Create().Save(folder.Path, "small.mat");
         string model = Path.Combine(folder.Path, "conv.safetensors");
 
         var result = CliRunner.Run("train", "--data", data, "--layers", "conv 2 3x3 pad=1, batchnorm, relu, maxpool 2, dense 10",
@@ -68,7 +68,7 @@ public sealed class BatchNormBatchSizeTests
     public void FinetuneRejectsLastBatchOfOne()
     {
         using var folder = new TempDirectory();
-        string data = SmallDigits(folder.Path);
+        string data = SmallDigits.Create().Save(folder.Path, "small.mat");
         string trained = TrainBatchNormModel(data, folder.Path);
         string tuned = folder.Write("tuned.safetensors", OldModel);
 
@@ -85,7 +85,7 @@ public sealed class BatchNormBatchSizeTests
     public void FinetuneAcceptsWorkingBatchSize()
     {
         using var folder = new TempDirectory();
-        string data = SmallDigits(folder.Path);
+        string data = SmallDigits.Create().Save(folder.Path, "small.mat");
         string trained = TrainBatchNormModel(data, folder.Path);
         string tuned = Path.Combine(folder.Path, "tuned.safetensors");
 
@@ -114,22 +114,5 @@ public sealed class BatchNormBatchSizeTests
         string path = Path.Combine(folder, "trained.safetensors");
         ModelFile.Save(path, outcome.Network, outcome.Preprocessing, outcome.Loss.Name, DigitsMat.ClassNames);
         return path;
-    }
-
-    /// <summary>Writes a file laid out like digits.mat with 20 samples per split, labels 1..10 and pixels 0..255.</summary>
-    private static string SmallDigits(string folder)
-    {
-        var writer = new MatWriter();
-        foreach (var (images, labels) in new[] { ("X", "y"), ("Xvalid", "yvalid"), ("Xtest", "ytest") })
-        {
-            const int n = 20;
-            var pixels = new double[n * 256];
-            for (int i = 0; i < pixels.Length; i++) pixels[i] = (i * 37) % 256;
-            var classes = new double[n];
-            for (int i = 0; i < n; i++) classes[i] = i % 10 + 1;
-            writer.Add(images, [n, 256], pixels, MatDataType.UInt8, compressed: true);
-            writer.Add(labels, [n, 1], classes, MatDataType.UInt8, compressed: true);
-        }
-        return writer.Save(folder, "small.mat");
     }
 }

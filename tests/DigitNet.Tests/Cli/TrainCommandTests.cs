@@ -18,25 +18,6 @@ public class TrainCommandTests
             Assert.True(lines[0].Contains(fragment, StringComparison.Ordinal), $"stderr should mention '{fragment}'\n{result}");
     }
 
-    /// <summary>A small file laid out like digits.mat: 20 samples per split, labels 1..10, pixels 0..255.</summary>
-    private static MatWriter SmallDigits(Action<string, double[]>? changeValues = null, string? skip = null)
-    {
-        var writer = new MatWriter();
-        foreach (var (images, labels) in new[] { ("X", "y"), ("Xvalid", "yvalid"), ("Xtest", "ytest") })
-        {
-            const int n = 20;
-            var pixels = new double[n * 256];
-            for (int i = 0; i < pixels.Length; i++) pixels[i] = (i * 37) % 256;
-            var classes = new double[n];
-            for (int i = 0; i < n; i++) classes[i] = i % 10 + 1;
-            changeValues?.Invoke(images, pixels);
-            changeValues?.Invoke(labels, classes);
-            if (skip != images) writer.Add(images, [n, 256], pixels, MatDataType.UInt8, compressed: true);
-            if (skip != labels) writer.Add(labels, [n, 1], classes, MatDataType.UInt8, compressed: true);
-        }
-        return writer;
-    }
-
     [Fact]
     public void MissingDataFileIsRejected()
     {
@@ -76,7 +57,7 @@ public class TrainCommandTests
     public void MissingVariableIsNamed(string variable)
     {
         using var folder = new TempDirectory();
-        string path = SmallDigits(skip: variable).Save(folder.Path, "small.mat");
+        string path = SmallDigits.Create(skip: variable).Save(folder.Path, "small.mat");
         AssertInputError(CliRunner.Run("train", "--data", path), "small.mat", $"'{variable}'");
     }
 
@@ -84,7 +65,7 @@ public class TrainCommandTests
     public void OversizedBatchGetsNote()
     {
         using var folder = new TempDirectory();
-        string path = SmallDigits().Save(folder.Path, "small.mat");
+        string path = SmallDigits.Create().Save(folder.Path, "small.mat");
 
         var result = CliRunner.Run("train", "--data", path, "--batch-size", "100000", "--epochs", "1");
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -100,7 +81,7 @@ public class TrainCommandTests
     public void OversizedBatchNoteCountsCopies()
     {
         using var folder = new TempDirectory();
-        string path = SmallDigits().Save(folder.Path, "small.mat");
+        string path = SmallDigits.Create().Save(folder.Path, "small.mat");
 
         // 20 samples and one rotated copy of each: 40, so a batch of 30 takes two batches, not one.
         var fitting = CliRunner.Run("train", "--data", path, "--batch-size", "30", "--rotated-copies", "90", "--epochs", "1");
@@ -117,7 +98,7 @@ public class TrainCommandTests
     public void LabelOutOfRangeIsNamed()
     {
         using var folder = new TempDirectory();
-        string path = SmallDigits((name, values) => { if (name == "yvalid") values[3] = 11; }).Save(folder.Path, "labels.mat");
+        string path = SmallDigits.Create((name, values) => { if (name == "yvalid") values[3] = 11; }).Save(folder.Path, "labels.mat");
         AssertInputError(CliRunner.Run("train", "--data", path), "labels.mat", "yvalid", "11");
     }
 
@@ -126,7 +107,7 @@ public class TrainCommandTests
     {
         using var folder = new TempDirectory();
         var writer = new MatWriter();
-        var small = SmallDigits(skip: "X");
+        var small = SmallDigits.Create(skip: "X");
         var pixels = new double[20 * 256];
         pixels[5] = double.NaN;
         // Doubles keep the NaN, which an integer storage type could not hold.
