@@ -1,3 +1,4 @@
+using System.Runtime.Versioning;
 using DigitNet.Cli;
 using DigitNet.Tests.Data;
 using DigitNet.Tests.TestUtil;
@@ -100,6 +101,7 @@ public sealed class InputFileMessageTests : IDisposable
 
     [SkippableTheory]
     [MemberData(nameof(InputNames))]
+    [UnsupportedOSPlatform("windows")]
     public void UnreadableInputFileMessage(string name)
     {
         var (command, label, _, _) = Inputs[name];
@@ -113,6 +115,7 @@ public sealed class InputFileMessageTests : IDisposable
 
     [SkippableTheory]
     [MemberData(nameof(InputNames))]
+    [UnsupportedOSPlatform("windows")]
     public void InputInClosedFolderMessage(string name)
     {
         var (command, label, _, _) = Inputs[name];
