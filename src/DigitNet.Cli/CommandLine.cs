@@ -12,6 +12,9 @@ public sealed class CommandLine
     private readonly List<(string Name, string? Value)> _options = [];
     private readonly HashSet<int> _consumed = [];
 
+    /// <summary>Required options that were absent, such as "--out FILE.png", which <see cref="RejectRemaining"/> reports.</summary>
+    private readonly List<string> _missing = [];
+
     /// <summary>Positional arguments in order.</summary>
     public List<string> Positionals { get; } = [];
 
@@ -85,6 +88,24 @@ public sealed class CommandLine
         return path;
     }
 
+    /// <summary>
+    /// Takes a required path option like <see cref="TakePath"/>. When it is absent, returns "" and
+    /// records it, so that <see cref="RejectRemaining"/> reports it after any unknown option, because
+    /// a mistyped option name is the likelier cause. Use the value only after <see cref="RejectRemaining"/>.
+    /// </summary>
+    /// <param name="placeholder">The word for the value in the message, such as FILE.png.</param>
+    public string TakeRequiredPath(string name, string placeholder, string kind = "file")
+    {
+        string? path = TakePath(name, kind);
+        if (path is null)
+            _missing.Add($"--{name} {placeholder}");
+        return path ?? "";
+    }
+
+    /// <summary>Returns the error for a missing required option, which <paramref name="option"/> names with its placeholder, such as "--out FILE.png".</summary>
+    public static UsageException MissingRequired(string command, string option) =>
+        new($"missing required option {option}; run 'digitnet {command} --help' for the options");
+
     /// <summary>Takes a flag; true if it was given.</summary>
     public bool TakeFlag(string name)
     {
@@ -115,10 +136,15 @@ public sealed class CommandLine
     public IEnumerable<(string Name, string? Value)> Remaining() =>
         _options.Where((_, i) => !_consumed.Contains(i));
 
-    /// <summary>Throws for the first option nobody took, listing the valid ones.</summary>
+    /// <summary>
+    /// Throws for the first option that was not taken, and then for the first required option that
+    /// <see cref="TakeRequiredPath"/> did not find.
+    /// </summary>
     public void RejectRemaining(string command, IEnumerable<string> valid)
     {
         foreach (var (name, _) in Remaining())
             throw new UsageException($"unknown option --{name} for '{command}'; run 'digitnet {command} --help' for the valid options");
+        if (_missing.Count > 0)
+            throw MissingRequired(command, _missing[0]);
     }
 }

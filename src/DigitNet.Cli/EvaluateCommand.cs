@@ -69,9 +69,13 @@ public static class EvaluateCommand
         return 0;
     }
 
-    /// <summary>Takes the required --model option.</summary>
+    /// <summary>
+    /// Takes the required --model option. When it is absent, <see cref="CommandLine.RejectRemaining"/>
+    /// reports it with the name of the command it is given, so use the path only after that call.
+    /// </summary>
+    /// <param name="command">Unused, because <see cref="CommandLine.RejectRemaining"/> names the command.</param>
     public static string RequireModel(CommandLine line, string command) =>
-        line.TakePath("model") ?? throw new UsageException($"missing --model FILE.safetensors; run 'digitnet {command} --help' for the options");
+        line.TakeRequiredPath("model", "FILE.safetensors");
 
     /// <summary>Throws a usage error when the data's samples or classes do not fit the model.</summary>
     public static void CheckCompatible(LoadedModel model, Dataset data, string modelPath)

@@ -19,6 +19,9 @@ public static class GalleryCommand
     /// <summary>The training settings that <see cref="BuildGrid"/> reads; gallery rejects every other one.</summary>
     private static readonly string[] UsedSettings = ["data", "rotate", "translate", "scale", "seed"];
 
+    /// <summary>Settings of gallery itself, which a --config file may give like the training settings.</summary>
+    private static readonly string[] OwnSettings = ["variants"];
+
     private static readonly UnusableSettings Unusable = new("gallery",
         TrainingOptionTable.All.Select(option => option.Name).Except(UsedSettings).ToHashSet(StringComparer.Ordinal),
         $"uses only the settings {string.Join(", ", UsedSettings[..^1])} and {UsedSettings[^1]}");
@@ -31,9 +34,9 @@ public static class GalleryCommand
             Console.Out.Write(Help());
             return 0;
         }
-        string output = line.TakePath("out") ?? throw new UsageException("missing --out FILE.png; usage: digitnet gallery --out FILE.png");
-        int variants = line.TakeInt("variants", 2, minimum: 1, maximum: 8);
-        var settings = TrainingSettings.Read(line, new TrainingOptions(), Unusable);
+        string output = line.TakeRequiredPath("out", "FILE.png");
+        var settings = TrainingSettings.Read(line, new TrainingOptions(), Unusable, OwnSettings);
+        int variants = settings.TakeInt(line, "variants", 2, minimum: 1, maximum: 8);
         var options = settings.Options;
         line.RejectRemaining("gallery", []);
         if (line.Positionals.Count > 0)
@@ -103,11 +106,14 @@ public static class GalleryCommand
         transforms, elastic distortions, both combined, and copies rotated by 45, 90 and 180 degrees.
 
           --out FILE.png       PNG file to write
+          --config FILE.json   read the settings below from a JSON object whose keys are their names
+                               without the dashes, such as {"seed": 2, "variants": 3}; options on the
+                               command line override it. A relative "data" path in the file is
+                               resolved against the file's folder, after following symbolic links
+
+        Settings:
           --variants N         augmented samples per kind and digit, 1 to 8 (default 2)
           --data PATH          digits.mat (default: $DIGITNET_DATA, then ./data/digits.mat)
-          --config FILE.json   read these settings from a JSON object such as {"seed": 2}; options on
-                               the command line override it. A relative "data" path in the file is
-                               resolved against the file's folder
           --rotate DEGREES     maximum rotation of the affine transform (default 12)
           --translate PIXELS   maximum shift of the affine transform (default 1.5)
           --scale FRACTION     maximum relative scale change of the affine transform (default 0.1)

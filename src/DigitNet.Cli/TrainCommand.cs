@@ -161,8 +161,23 @@ public static class TrainCommand
             ["train_seconds"] = outcome.Training.TrainSeconds,
             ["architecture"] = outcome.Network.Architecture.LayersText,
             ["parameters"] = outcome.Network.ParameterValues.Length,
-            ["settings"] = TrainingOptionTable.ToJson(outcome.Options),
+            ["settings"] = UsedSettingsJson(outcome.Options),
         };
+    }
+
+    /// <summary>
+    /// Returns the settings of a run as JSON, without those it did not use: a --layers list
+    /// replaces the hidden sizes, activation, dropout and bias.
+    /// </summary>
+    internal static JsonObject UsedSettingsJson(TrainingOptions options)
+    {
+        var settings = TrainingOptionTable.ToJson(options);
+        if (options.Layers is not null)
+        {
+            foreach (string name in TrainingSettings.ReplacedByLayersNames)
+                settings.Remove(name);
+        }
+        return settings;
     }
 
     private static string Help()

@@ -59,7 +59,7 @@ public static class TrainingOptionTable
         IntList("hidden", "hidden layer sizes of the perceptron, comma-separated (e.g. 180,100); an empty value gives no hidden layer", (o, v) => o with { Hidden = v }, o => o.Hidden) with { Placeholder = "SIZES" },
         Choice("activation", Activations, "hidden activation: sigmoid, tanh or relu", (o, v) => o with { Activation = v }, o => o.Activation),
         Choice("loss", LossNames, "mse (sigmoid outputs, squared error) or cross-entropy (softmax outputs)", (o, v) => o with { Loss = v }, o => o.Loss),
-        Text("layers", "explicit layer list, e.g. \"conv 16 5x5 pad=2, relu, maxpool 2, dense 10\" with --loss cross-entropy; with --loss mse it must end in sigmoid (overrides --hidden, --activation, --dropout, --bias)", (o, v) => o with { Layers = v }, o => o.Layers) with { Placeholder = "LIST" },
+        Text("layers", "explicit layer list, e.g. \"conv 16 5x5 pad=2, relu, maxpool 2, dense 10\" with --loss cross-entropy; with --loss mse it must end in sigmoid; it describes the whole network, so --hidden, --activation, --dropout and --bias cannot be given with it", (o, v) => o with { Layers = v }, o => o.Layers) with { Placeholder = "LIST" },
         Bool("bias", "give every dense layer a bias: true or false", (o, v) => o with { Bias = v }, o => o.Bias),
         Number("dropout", "drop probability after each hidden layer, in [0, 1)", 0, 1, false, (o, v) => o with { Dropout = v }, o => o.Dropout) with { Placeholder = "P" },
         Choice("init", Inits, "weight initialisation: normal (std fan_in^-0.5), xavier or he", (o, v) => o with { Init = v }, o => o.Init),

@@ -353,7 +353,7 @@ public sealed class ModelCommandTests(TrainedModelFixture fixture) : IClassFixtu
     {
         var result = CliRunner.Run("evaluate", "--data", TestData.DigitsMatPath);
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("missing --model", result.StandardError);
+        Assert.Contains("missing required option --model", result.StandardError);
     }
 
     /// <summary>A PNG whose header declares <paramref name="width"/> x <paramref name="height"/> 8-bit gray pixels, followed by one tiny IDAT chunk.</summary>
