@@ -15,7 +15,9 @@ namespace DigitNet.Layers;
 /// towards them: <c>running = (1 - momentum) * running + momentum * batch</c>, with the unbiased
 /// variance, as PyTorch does. In inference the running statistics normalise. Both are parameters
 /// of kind <see cref="ParameterKind.Statistic"/>, so model files carry them and optimisers leave
-/// them alone. gamma (<c>.scale</c>) starts at 1 and beta (<c>.shift</c>) at 0. Channels (2-D)
+/// them alone. When either of them is frozen (<see cref="Parameter.Frozen"/>), training passes
+/// also normalise with the running statistics and leave them unchanged (see
+/// <see cref="UsesRunningStatistics"/>). gamma (<c>.scale</c>) starts at 1 and beta (<c>.shift</c>) at 0. Channels (2-D)
 /// or blocks of 64 features (1-D) run in parallel.
 /// </remarks>
 public sealed class BatchNorm : Layer
@@ -33,7 +35,8 @@ public sealed class BatchNorm : Layer
     private readonly float[] _mean, _variance, _inverseStd;
     private readonly float[] _gradientScale, _gradientMeanTerm, _gradientHatTerm;
     private Tensor? _xHat, _y, _dx, _x, _dy;
-    private bool _training;
+    // True when the pass normalised with the batch statistics, false when it used the running ones.
+    private bool _usesBatchStatistics;
     private Pass _pass;
 
     /// <summary>Creates batch normalisation over <c>[C]</c> or <c>[C, H, W]</c> samples.</summary>
@@ -94,10 +97,20 @@ public sealed class BatchNorm : Layer
     public override IReadOnlyList<Parameter> Parameters => _parameters;
 
     /// <summary>
-    /// 2 when a sample contains one value per channel (1-D, or 2-D with 1x1 planes), because the
-    /// batch variance needs at least 2 values per channel. 1 otherwise.
+    /// True when the running mean or variance is frozen. Training passes then normalise with the
+    /// running statistics, as inference does, and leave them unchanged, so the layer is a fixed
+    /// function of its input while later layers are fine-tuned. Keras (TensorFlow 2) treats a
+    /// BatchNormalization layer with <c>trainable = False</c> the same way. gamma and beta still
+    /// get gradients and train unless they are frozen too.
     /// </summary>
-    public override int MinTrainingBatchSize => _planeSize >= 2 ? 1 : 2;
+    public bool UsesRunningStatistics => _runningMean.Frozen || _runningVar.Frozen;
+
+    /// <summary>
+    /// 2 when a sample contains one value per channel (1-D, or 2-D with 1x1 planes), because the
+    /// batch variance needs at least 2 values per channel. 1 otherwise, and 1 while
+    /// <see cref="UsesRunningStatistics"/> is true, because no batch variance is computed then.
+    /// </summary>
+    public override int MinTrainingBatchSize => _planeSize >= 2 || UsesRunningStatistics ? 1 : 2;
 
     public override string Describe() => _planeSize == 1 && InputShape.Rank == 1
         ? $"batchnorm 1d {_channels}"
@@ -123,11 +136,11 @@ public sealed class BatchNorm : Layer
             throw new ArgumentException($"{Name}: training needs at least 2 values per channel to estimate a variance, got a batch of {n}");
 
         _x = x;
-        _training = training;
+        _usesBatchStatistics = training && !UsesRunningStatistics;
         _xHat = EnsureBuffer(ref _xHat, n, InputShape);
         _y = EnsureBuffer(ref _y, n, OutputShape);
 
-        if (training)
+        if (_usesBatchStatistics)
         {
             RunChannels(Pass.Statistics);
             UpdateRunningStatistics(n * _planeSize);
@@ -147,8 +160,9 @@ public sealed class BatchNorm : Layer
     }
 
     /// <summary>
-    /// dy: same shape as y; overwrites dgamma and dbeta and returns dx. After a training pass dx
-    /// includes the paths through the batch mean and variance; after an inference pass the
+    /// dy: same shape as y; overwrites dgamma and dbeta and returns dx. After a pass with the batch
+    /// statistics dx includes the paths through the batch mean and variance. After a pass with the
+    /// running statistics (inference, or training while <see cref="UsesRunningStatistics"/>) the
     /// statistics are constants.
     /// </summary>
     public override Tensor? Backward(Tensor dy)
@@ -237,7 +251,7 @@ public sealed class BatchNorm : Layer
                         int offset = i * stride + c * s;
                         var plane = xHat.Slice(offset, s);
                         var output = y.Slice(offset, s);
-                        if (_training)
+                        if (_usesBatchStatistics)
                         {
                             TensorPrimitives.Multiply(plane, _inverseStd[c], plane);
                         }
@@ -284,13 +298,13 @@ public sealed class BatchNorm : Layer
 
     /// <summary>
     /// Coefficients of <c>dx = k * dy + meanTerm + hatTerm * xhat</c> for channel <paramref name="c"/>.
-    /// Training: <c>dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma)</c> over the <c>M</c>
-    /// values of the channel. Inference: <c>dx = gamma * invstd * dy</c>.
+    /// With the batch statistics: <c>dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma)</c>
+    /// over the <c>M</c> values of the channel. With the running statistics: <c>dx = gamma * invstd * dy</c>.
     /// </summary>
     private (float K, float MeanTerm, float HatTerm) InputGradientCoefficients(int c, float count)
     {
         float k = _scale.Value[c] * _inverseStd[c];
-        if (!_training) return (k, 0, 0);
+        if (!_usesBatchStatistics) return (k, 0, 0);
         return (k, -k * _shift.Gradient[c] / count, -k * _scale.Gradient[c] / count);
     }
 
@@ -332,7 +346,7 @@ public sealed class BatchNorm : Layer
                 for (int i = 0; i < n; i++)
                 {
                     var row = xHat.Slice(i * f + begin, count);
-                    if (!_training) TensorPrimitives.Subtract(x.Slice(i * f + begin, count), mean, row);
+                    if (!_usesBatchStatistics) TensorPrimitives.Subtract(x.Slice(i * f + begin, count), mean, row);
                     TensorPrimitives.Multiply(row, inverseStd, row);
                     TensorPrimitives.MultiplyAdd(row, gamma, beta, y.Slice(i * f + begin, count));
                 }

@@ -28,7 +28,9 @@ public static class FineTuning
 {
     /// <summary>
     /// Freezes every parameter of <paramref name="network"/> except those of the last
-    /// <paramref name="trainLayers"/> layers that have parameters; returns those layers.
+    /// <paramref name="trainLayers"/> layers that have parameters; returns those layers. A frozen
+    /// batch normalisation layer keeps its running statistics too and normalises with them in
+    /// training (<see cref="BatchNorm.UsesRunningStatistics"/>).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="trainLayers"/> is below 1 or above the number of layers with parameters.</exception>
     public static IReadOnlyList<Layer> Freeze(Models.Network network, int trainLayers)
@@ -55,7 +57,7 @@ public static class FineTuning
     /// are ignored; the optimiser, schedule, epochs, batch size, patience, stop metric, seed and
     /// threads are used.
     /// </summary>
-    /// <exception cref="OptionException">The batch size leaves a training batch too small for a layer of the model, such as a 1-D batch normalisation with a batch of 1.</exception>
+    /// <exception cref="OptionException">The batch size leaves a training batch too small for a layer of the model, such as a 1-D batch normalisation that is fine-tuned, with a batch of 1.</exception>
     /// <exception cref="InvalidOperationException">A frozen parameter changed during training, which would be a bug in an optimiser or layer.</exception>
     public static FineTuneOutcome Run(
         LoadedModel model, TrainingOptions options, DataSplits data, int trainLayers,
@@ -64,12 +66,31 @@ public static class FineTuning
         CancellationToken cancellation = default)
     {
         var network = model.Network;
-        Trainer.CheckBatchSize(network, options.BatchSize, data.Train.Count);
+        var trained = Freeze(network, trainLayers);
+        try
+        {
+            // Checked after freezing, because a frozen batch normalisation needs no batch variance
+            // and so accepts a last batch of 1.
+            Trainer.CheckBatchSize(network, options.BatchSize, data.Train.Count);
+            return Train(model, options, data, trained, batchProgress, epochCompleted, augmentationFactory, cancellation);
+        }
+        finally
+        {
+            foreach (var parameter in network.Parameters) parameter.Frozen = false;
+        }
+    }
+
+    private static FineTuneOutcome Train(
+        LoadedModel model, TrainingOptions options, DataSplits data, IReadOnlyList<Layer> trained,
+        IProgress<BatchProgress>? batchProgress, Action<EpochMetrics>? epochCompleted,
+        Func<TrainingOptions, Dataset, Preprocessing, IAugmentation?>? augmentationFactory,
+        CancellationToken cancellation)
+    {
+        var network = model.Network;
         var train = model.Preprocessing.Apply(data.Train);
         var valid = model.Preprocessing.Apply(data.Valid);
         var test = model.Preprocessing.Apply(data.Test);
 
-        var trained = Freeze(network, trainLayers);
         var original = network.SnapshotParameters();
         var random = new RunRandom(options.Seed);
         network.SetDropoutRandom(random.Dropout);
@@ -109,21 +130,19 @@ public static class FineTuning
         finally
         {
             network.Workers = null;
-            foreach (var parameter in network.Parameters) parameter.Frozen = false;
         }
     }
 
     private static bool Improves(EvaluationResult after, EvaluationResult before, string stopOn) =>
         stopOn == "loss" ? after.Loss < before.Loss : after.Accuracy > before.Accuracy;
 
-    // NOTE: running statistics (ParameterKind.Statistic) of frozen layers are updated by training-mode
-    // forward passes, so they are left out of this check and may drift during fine-tuning.
+    /// <summary>Checks every frozen parameter, running statistics included, against <paramref name="original"/>.</summary>
     private static void CheckFrozenUnchanged(Models.Network network, float[] original)
     {
         int offset = 0;
         foreach (var parameter in network.Parameters)
         {
-            if (parameter.Frozen && parameter.Kind != ParameterKind.Statistic && !parameter.Value.SequenceEqual(original.AsSpan(offset, parameter.Length)))
+            if (parameter.Frozen && !parameter.Value.SequenceEqual(original.AsSpan(offset, parameter.Length)))
                 throw new InvalidOperationException($"frozen parameter {parameter.Name} changed during fine-tuning");
             offset += parameter.Length;
         }

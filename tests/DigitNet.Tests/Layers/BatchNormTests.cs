@@ -95,6 +95,83 @@ public sealed class BatchNormTests(ITestOutputHelper output)
         report.AssertPassed();
     }
 
+    /// <summary>
+    /// With frozen running statistics a training pass normalises with them, so dx and the gamma
+    /// and beta gradients are those of the inference function. A layer before the batch norm that
+    /// still trains depends on this dx.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void GradientCheckFrozenStatistics(int batch, int c, int h, int w)
+    {
+        var random = new RandomSource(67);
+        var layer = Create(c, h, w, random);
+        layer.RunningMean.Frozen = true;
+        layer.RunningVariance.Frozen = true;
+        using var workers = new WorkerPool(2);
+        layer.Workers = workers;
+        var x = TestUtil.GradientCheck.RandomTensor(layer.InputShape.WithBatch(batch), random, -2, 3);
+        int planeSize = h == 0 ? 1 : h * w;
+
+        var report = TestUtil.GradientCheck.CheckLayer(layer, x,
+            (xd, p) => Reference(xd, p, batch, c, planeSize, training: false),
+            random, training: true);
+
+        output.WriteLine(report.ToString());
+        report.AssertPassed();
+    }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void FrozenStatisticsStayInTraining(bool freezeMean, bool freezeVariance)
+    {
+        var random = new RandomSource(68);
+        var layer = Create(3, 0, 0, random);
+        layer.RunningMean.Frozen = freezeMean;
+        layer.RunningVariance.Frozen = freezeVariance;
+        float[] mean = layer.RunningMean.Value.ToArray();
+        float[] variance = layer.RunningVariance.Value.ToArray();
+        var x = TestUtil.GradientCheck.RandomTensor(new TensorShape(4, 3), random, -2, 3);
+
+        float[] inference = layer.Forward(x, training: false).Span.ToArray();
+        float[] training = layer.Forward(x, training: true).Span.ToArray();
+
+        Assert.True(layer.UsesRunningStatistics);
+        Assert.Equal(mean, layer.RunningMean.Value.ToArray());
+        Assert.Equal(variance, layer.RunningVariance.Value.ToArray());
+        Assert.Equal(inference, training);
+    }
+
+    [Fact]
+    public void FrozenStatisticsAcceptBatchOfOne()
+    {
+        var layer = new BatchNorm("batchnorm1", new TensorShape(4));
+        layer.RunningMean.Frozen = true;
+        layer.RunningVariance.Frozen = true;
+
+        var y = layer.Forward(new Tensor(new TensorShape(1, 4)), training: true);
+
+        Assert.Equal(1, layer.MinTrainingBatchSize);
+        Assert.Equal(new TensorShape(1, 4), y.Shape);
+    }
+
+    [Fact]
+    public void FrozenScaleKeepsBatchStatistics()
+    {
+        var random = new RandomSource(69);
+        var layer = Create(3, 0, 0, random);
+        layer.Scale.Frozen = true;
+        layer.Shift.Frozen = true;
+        float[] mean = layer.RunningMean.Value.ToArray();
+
+        layer.Forward(TestUtil.GradientCheck.RandomTensor(new TensorShape(4, 3), random, -2, 3), training: true);
+
+        Assert.False(layer.UsesRunningStatistics);
+        Assert.NotEqual(mean, layer.RunningMean.Value.ToArray());
+    }
+
     [Theory]
     [MemberData(nameof(Shapes))]
     public void TrainingUpdatesRunningStatistics(int batch, int c, int h, int w)

@@ -12,8 +12,8 @@ namespace DigitNet.Tests.Training;
 /// <summary>
 /// A 1-D batch normalisation cannot train on a batch of 1, so a batch size that gives one, in
 /// every batch or only in the last batch of an epoch, is an <see cref="OptionException"/> raised
-/// before training starts. Inference with batches of 1 and 2-D batch normalisation over planes of
-/// several pixels keep working.
+/// before training starts. Inference with batches of 1, 2-D batch normalisation over planes of
+/// several pixels and a batch normalisation frozen for fine-tuning keep working.
 /// </summary>
 public sealed class BatchSizeCheckTests
 {
@@ -181,14 +181,31 @@ public sealed class BatchSizeCheckTests
         var before = model.Network.SnapshotParameters();
         int epochs = 0;
 
+        // Two trained layers include batchnorm1, which then normalises with the batch statistics.
         var error = Assert.Throws<OptionException>(() =>
-            FineTuning.Run(model, options with { BatchSize = 19 }, Splits(20), trainLayers: 1, epochCompleted: _ => epochs++));
+            FineTuning.Run(model, options with { BatchSize = 19 }, Splits(20), trainLayers: 2, epochCompleted: _ => epochs++));
 
         Assert.Contains("--batch-size 19: layer batchnorm1 (batchnorm 1d 8)", error.Message);
         Assert.Contains("the 20 training samples in batches of 19 leave a last batch of 1", error.Message);
         Assert.Equal(0, epochs);
         Assert.Equal(before, model.Network.ParameterValues);
         Assert.All(model.Network.Parameters, parameter => Assert.False(parameter.Frozen, $"{parameter.Name} stayed frozen"));
+    }
+
+    [Fact]
+    public void FineTuningFrozenBatchNormTakesBatchOfOne()
+    {
+        var options = new TrainingOptions { Layers = BatchNorm1d, Loss = "cross-entropy", Init = "he", LearningRate = 0.01, BatchSize = 4, Epochs = 1, Threads = 1 };
+        var outcome = TrainingRun.Run(options, Splits(20));
+        var model = new LoadedModel(outcome.Network, outcome.Preprocessing, outcome.Loss, DigitsMat.ClassNames, null);
+        int epochs = 0;
+
+        // Only dense2 trains, so the frozen batchnorm1 normalises with its running statistics and
+        // the last batch of 1 needs no batch variance.
+        var result = FineTuning.Run(model, options with { BatchSize = 19, Patience = 0 }, Splits(20), trainLayers: 1, epochCompleted: _ => epochs++);
+
+        Assert.Equal(1, epochs);
+        Assert.Equal(StopReason.Completed, result.Training.StopReason);
     }
 
     [Fact]
