@@ -115,7 +115,7 @@ public static class FinetuneCommand
 
     private static JsonObject Summary(string modelPath, TrainingOptions options, FineTuneOutcome outcome) => new()
     {
-        ["finetuned_from"] = Path.GetFileName(modelPath),
+        ["finetuned_from"] = modelPath,
         ["trained_layers"] = new JsonArray(outcome.TrainedLayers.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
         ["kept_original"] = outcome.KeptOriginal,
         ["best_epoch"] = outcome.Training.BestEpoch,
@@ -138,7 +138,8 @@ public static class FinetuneCommand
         text.AppendLine("Freezes every layer of the model except the last one with parameters (or the last N with");
         text.AppendLine("--train-layers N), retrains those on digits.mat with early stopping on the validation split,");
         text.AppendLine("and writes the new model. If no epoch beats the loaded model on the validation metric, the");
-        text.AppendLine("loaded weights are kept. Reports test accuracy and loss before and after.");
+        text.AppendLine("loaded weights are kept. Reports test accuracy and loss before and after. A frozen batchnorm");
+        text.AppendLine("layer normalises with its running statistics and leaves them unchanged.");
         text.AppendLine();
         var commandRows = new List<(string Label, string Description)>
         {
