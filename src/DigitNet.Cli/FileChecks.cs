@@ -209,15 +209,69 @@ public static class FileChecks
         if (!Directory.Exists(folder))
             throw new UsageException($"{option}: folder {folder} does not exist; create it first");
 
+        CheckFolderAcceptsFiles(folder, option);
+    }
+
+    /// <summary>
+    /// Fails before any work when files cannot be created in the output folder
+    /// <paramref name="path"/>, or, when it does not exist yet, when it cannot be created in its
+    /// nearest existing parent folder. A parent that is a file is left to the caller.
+    /// </summary>
+    internal static void CheckWritableFolder(string path, string option)
+    {
+        string fullPath = Path.GetFullPath(path);
+        if (Directory.Exists(fullPath))
+        {
+            CheckFolderAcceptsFiles(path, option);
+            return;
+        }
+
+        string? parent = Path.GetDirectoryName(fullPath);
+        while (parent is not null && !Directory.Exists(parent))
+        {
+            if (Path.Exists(parent)) return;
+            parent = Path.GetDirectoryName(parent);
+        }
+        if (parent is null || FindWriteProblem(parent) is not { } problem) return;
+        throw new UsageException($"{option}: cannot create folder {fullPath} in {parent} ({problem}); choose another location");
+    }
+
+    /// <summary>
+    /// Rejects an existing file that is appended to in place, such as a sweep's results file, when
+    /// it cannot be opened for writing. A missing file passes, because its folder is checked instead.
+    /// </summary>
+    internal static void CheckAppendable(string label, string path)
+    {
+        if (OutputFile.GetKind(FinalTarget(path).FullName) != FileKind.RegularFile) return;
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new UsageException($"{label}: permission denied: {path}; make the file writable");
+        }
+    }
+
+    private static void CheckFolderAcceptsFiles(string folder, string option)
+    {
+        if (FindWriteProblem(folder) is { } problem)
+            throw new UsageException($"{option}: cannot write to folder {folder} ({problem}); choose another location");
+    }
+
+    /// <summary>Returns why a new file cannot be created in <paramref name="folder"/>, or null when one can.</summary>
+    private static string? FindWriteProblem(string folder)
+    {
         string probe = Path.Combine(folder, $".digitnet-write-test-{Environment.ProcessId}");
         try
         {
             File.WriteAllBytes(probe, []);
             File.Delete(probe);
+            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"{option}: cannot write to folder {folder} ({DescribeWriteFailure(e)}); choose another location");
+            return DescribeWriteFailure(e);
         }
     }
 

@@ -72,17 +72,19 @@ public static class SweepCommand
         Directory.CreateDirectory(outFolder);
         CheckOutputFile(resultsPath);
         CheckOutputFile(Path.Combine(outFolder, ReportFileName));
+        CheckResultsFileAccess(resultsPath);
         var existing = ReadResults(resultsPath, repair: true);
         var done = existing.Records.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         var pending = selected.Where(t => !done.Contains(t.Id)).ToList();
 
-        Console.Out.WriteLine(Invariant($"sweep {suite.Name}: {plan.Trials.Count} trials{(sharded ? $", shard {shard}/{shards} has {selected.Count}" : "")}; {selected.Count - pending.Count} already in {resultsPath}, {pending.Count} to run with {Math.Min(jobs, Math.Max(1, pending.Count))} job(s) x {threadsPerTrial} thread(s)"));
+        int jobsUsed = Math.Min(jobs, Math.Max(1, pending.Count));
+        Console.Out.WriteLine(Invariant($"sweep {suite.Name}: {Count(plan.Trials.Count, "trial")}{(sharded ? $", shard {shard}/{shards} has {selected.Count}" : "")}; {selected.Count - pending.Count} already in {resultsPath}, {pending.Count} to run with {Count(jobsUsed, "job")} x {Count(threadsPerTrial, "thread")}"));
         if (existing.TornLine) Diagnostics.Note("sweep", $"removed an incomplete last line from {resultsPath} (a run was stopped while writing); that trial runs again");
 
         if (pending.Count > 0)
         {
             var data = DigitsMat.Load(dataPath);
-            CheckTrials(pending, data);
+            CheckTrials(plan, pending, data);
             bool completed = RunTrials(plan, pending, data, resultsPath, jobs, quiet);
             if (!completed) return InterruptedExitCode;
         }
@@ -144,7 +146,7 @@ public static class SweepCommand
         Directory.CreateDirectory(outFolder);
         CheckOutputFile(Path.Combine(outFolder, ReportFileName));
         AtomicFile.WriteAllText(mergedPath, ResultsFile.Format(ordered.Concat(others)));
-        Console.Out.WriteLine(Invariant($"merged {line.Positionals.Count} file(s): {ordered.Count} of {plan.Trials.Count} trials of {suite.Name}{(others.Count > 0 ? $", plus {others.Count} record(s) of other settings kept but not reported" : "")}"));
+        Console.Out.WriteLine(Invariant($"merged {Count(line.Positionals.Count, "file")}: {ordered.Count} of {Count(plan.Trials.Count, "trial")} of {suite.Name}{(others.Count > 0 ? $", plus {Count(others.Count, "record")} of other settings kept but not reported" : "")}"));
 
         WriteReport(plan, ordered, outFolder, output);
         return 0;
@@ -201,18 +203,38 @@ public static class SweepCommand
             FileChecks.CheckNotInput(("--doc", doc), inputs);
     }
 
-    /// <summary>Rejects an --out or --images path that exists but is not a folder, before any trial runs.</summary>
+    /// <summary>
+    /// Rejects, before any trial runs, an --out or --images path that exists but is not a folder,
+    /// and a folder that cannot be written or created. The folder of the --doc file must be
+    /// writable too, because the updated document replaces it as a new file.
+    /// </summary>
     private static void CheckFolders(string outFolder, OutputOptions output)
     {
         CheckFolder(outFolder, "--out", "results.jsonl, report.md and the figures");
-        CheckFolder(output.Images, "--images", "the PNG figures");
+        CheckFolder(output.Images, output.ImagesOption, "the PNG figures");
+        if (output.Doc is not null)
+            FileChecks.CheckWritableFolder(Path.GetDirectoryName(Path.GetFullPath(output.Doc)) ?? ".", "--doc");
     }
 
     private static void CheckFolder(string path, string option, string contents)
     {
-        if (Directory.Exists(path) || !Path.Exists(path)) return;
-        string example = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "sweep-out";
-        throw new UsageException($"{option}: {path} is a file, but {option} takes a folder for {contents}; give a folder such as {example}");
+        if (!Directory.Exists(path) && Path.Exists(path))
+        {
+            string example = Path.GetDirectoryName(Path.GetFullPath(path)) ?? "sweep-out";
+            throw new UsageException($"{option}: {path} is a file, but {option} takes a folder for {contents}; give a folder such as {example}");
+        }
+        FileChecks.CheckWritableFolder(path, option);
+    }
+
+    /// <summary>
+    /// Rejects an existing results file that cannot be read or appended to, with the permission
+    /// messages of every other file, before any trial runs. A missing one is created in the checked --out folder.
+    /// </summary>
+    private static void CheckResultsFileAccess(string path)
+    {
+        if (!Path.Exists(path)) return;
+        FileChecks.CheckReadable("--out", path);
+        FileChecks.CheckAppendable("--out", path);
     }
 
     /// <summary>
@@ -256,16 +278,37 @@ public static class SweepCommand
         }
     }
 
-    /// <summary>Fails on the first trial whose network or augmentation cannot be built, before any trial runs.</summary>
-    private static void CheckTrials(IReadOnlyList<SweepTrial> trials, DataSplits data)
+    /// <summary>
+    /// Fails on the first trial whose settings fail a check of training, or whose augmentation
+    /// cannot be built, before any trial runs. The message identifies the trial as
+    /// <see cref="Identify"/> does.
+    /// </summary>
+    private static void CheckTrials(SweepPlan plan, IReadOnlyList<SweepTrial> trials, DataSplits data)
     {
-        TrialRunner.CheckNetworks(trials.Concat(trials.Where(t => t.FineTune is not null)), data.Train.SampleShape, data.Train.ClassCount, data.Train.Count);
-        foreach (var options in trials.SelectMany(t => t.FineTune is null ? [t.Options] : new[] { t.Options, t.FineTune }).DistinctBy(o => (o.Augment, o.Scaling)))
+        TrialRunner.CheckNetworks(trials, data.Train.SampleShape, data.Train.ClassCount, data.Train.Count, trial => Describe(plan, trial));
+
+        // Building an augmentation depends only on its settings and the scaling, so each pair is built once.
+        var checkedSettings = new HashSet<(string Augment, string Scaling)>();
+        foreach (var trial in trials)
         {
-            var preprocessing = Preprocessing.Fit(Preprocessing.ParseKind(options.Scaling), data.Train);
-            _ = AugmentationFactory.Create(options, data.Train, preprocessing);
+            foreach (var options in trial.FineTune is null ? [trial.Options] : new[] { trial.Options, trial.FineTune })
+            {
+                if (!checkedSettings.Add((options.Augment, options.Scaling))) continue;
+                try
+                {
+                    var preprocessing = Preprocessing.Fit(Preprocessing.ParseKind(options.Scaling), data.Train);
+                    _ = AugmentationFactory.Create(options, data.Train, preprocessing);
+                }
+                catch (OptionException e)
+                {
+                    throw new OptionException($"{Identify(plan, trial)}: {e.Message}");
+                }
+            }
         }
     }
+
+    /// <summary>Returns how messages name a trial: its id, then its sweep, row and seed in brackets.</summary>
+    private static string Identify(SweepPlan plan, SweepTrial trial) => TrialRunner.Identify(trial, Describe(plan, trial));
 
     /// <summary>Runs <paramref name="pending"/> on <paramref name="jobs"/> threads; returns false when interrupted.</summary>
     private static bool RunTrials(SweepPlan plan, IReadOnlyList<SweepTrial> pending, DataSplits data, string resultsPath, int jobs, bool quiet)
@@ -284,6 +327,7 @@ public static class SweepCommand
         var queue = new ConcurrentQueue<SweepTrial>(pending);
         var clock = Stopwatch.StartNew();
         int finished = 0;
+        int diverged = 0;
         var errors = new ConcurrentQueue<Exception>();
         object consoleLock = new();
         using var results = ResultsFile.OpenAppend(resultsPath);
@@ -299,21 +343,35 @@ public static class SweepCommand
                 }
                 catch (Exception e)
                 {
-                    errors.Enqueue(new InvalidOperationException($"trial {trial.Id} ({Describe(plan, trial)}) failed: {e.Message}", e));
+                    errors.Enqueue(TrialError(plan, trial, e));
                     cancellation.Cancel();
                     return;
                 }
                 if (result is null) return;
 
-                results.Append(TrialRecord.Create(trial, result));
+                try
+                {
+                    results.Append(TrialRecord.Create(trial, result));
+                }
+                catch (Exception e)
+                {
+                    errors.Enqueue(SaveError(plan, trial, e, resultsPath));
+                    cancellation.Cancel();
+                    return;
+                }
+
                 int count = Interlocked.Increment(ref finished);
+                if (result.Diverged) Interlocked.Increment(ref diverged);
                 if (quiet) continue;
                 double elapsed = clock.Elapsed.TotalSeconds;
                 double left = elapsed / count * (pending.Count - count);
+                string metrics = result.Test is { } test
+                    ? Invariant($"test accuracy {test.Accuracy:F4}, loss {test.Loss:F4}, best epoch {result.BestEpoch}")
+                    : Invariant($"diverged in epoch {result.DivergedEpoch} (the loss became NaN or infinite), no test result");
                 lock (consoleLock)
                 {
                     Console.Out.WriteLine(Invariant(
-                        $"[{count.ToString().PadLeft(pending.Count.ToString().Length)}/{pending.Count}] {Describe(plan, trial)}: test accuracy {result.Test.Accuracy:F4}, loss {result.Test.Loss:F4}, best epoch {result.BestEpoch}, {result.TrainSeconds:F1} s; elapsed {Duration(elapsed)}, about {Duration(left)} left"));
+                        $"[{count.ToString().PadLeft(pending.Count.ToString().Length)}/{pending.Count}] {Describe(plan, trial)}: {metrics}, {result.TrainSeconds:F1} s; elapsed {Duration(elapsed)}, about {Duration(left)} left"));
                 }
             }
         }
@@ -327,12 +385,34 @@ public static class SweepCommand
         if (!errors.IsEmpty) throw errors.First();
         if (cancellation.IsCancellationRequested)
         {
-            Console.Out.WriteLine(Invariant($"interrupted after {Duration(clock.Elapsed.TotalSeconds)}: {finished} trial(s) saved to {resultsPath}, {pending.Count - finished} left; run the same command again to resume"));
+            Console.Out.WriteLine(Invariant($"interrupted after {Duration(clock.Elapsed.TotalSeconds)}: {Count(finished, "trial")} saved to {resultsPath}, {pending.Count - finished} left; run the same command again to resume"));
             return false;
         }
-        Console.Out.WriteLine(Invariant($"ran {finished} trial(s) in {Duration(clock.Elapsed.TotalSeconds)}"));
+        Console.Out.WriteLine(Invariant($"ran {Count(finished, "trial")} in {Duration(clock.Elapsed.TotalSeconds)}{(diverged > 0 ? $", {diverged} diverged" : "")}"));
         return true;
     }
+
+    /// <summary>
+    /// Returns the error that stops the sweep when <paramref name="trial"/> failed. An invalid
+    /// setting becomes an exception that the command reports as an input error (exit code 2), not
+    /// as an internal one. Every message names the trial.
+    /// </summary>
+    private static Exception TrialError(SweepPlan plan, SweepTrial trial, Exception error) => error switch
+    {
+        OptionException or UsageException or FormatException => new OptionException($"{Identify(plan, trial)}: {error.Message}"),
+        _ => new InvalidOperationException($"{Identify(plan, trial)} failed: {error.Message}", error),
+    };
+
+    /// <summary>
+    /// Returns the error that stops the sweep when the result of <paramref name="trial"/> could not
+    /// be appended to the results file, such as on a full disk. Every message names the trial.
+    /// </summary>
+    private static Exception SaveError(SweepPlan plan, SweepTrial trial, Exception error, string resultsPath) => error switch
+    {
+        IOException or UnauthorizedAccessException =>
+            new IOException($"{resultsPath}: cannot save the result of {Identify(plan, trial)} ({OutputFile.DescribeWriteFailure(error)}); the trial runs again on resume", error),
+        _ => new InvalidOperationException($"{Identify(plan, trial)}: saving the result to {resultsPath} failed: {error.Message}", error),
+    };
 
     /// <summary>Writes report.md and the figures, and replaces the marked blocks of the --doc file.</summary>
     private static void WriteReport(SweepPlan plan, IReadOnlyList<TrialRecord> records, string outFolder, OutputOptions output)
@@ -354,10 +434,12 @@ public static class SweepCommand
             .Append("seconds is the mean training time per trial and varies between runs.\n\n");
         var sections = new Dictionary<string, (SweepSummary Summary, IReadOnlyList<(string Caption, string Path)> Figures)>(StringComparer.Ordinal);
         int missing = 0;
+        int diverged = 0;
         foreach (var sweep in suite.Sweeps)
         {
             var summary = SweepSummary.Create(sweep, plan, byId);
             missing += summary.MissingTrials;
+            diverged += summary.DivergedTrials;
             var figures = SweepPlots.Write(summary, output.Images);
             sections[sweep.Name] = (summary, figures);
             report.Append(SweepMarkdown.Render(summary, Relative(figures, outFolder), singleSweep ? null : "##")).Append('\n');
@@ -365,7 +447,13 @@ public static class SweepCommand
 
         string reportPath = Path.Combine(outFolder, ReportFileName);
         AtomicFile.WriteAllText(reportPath, report.ToString());
-        Console.Out.WriteLine($"wrote {reportPath} and the figures in {output.Images}{(missing > 0 ? Invariant($"; {missing} trial(s) have no result yet") : "")}");
+        string missingText = missing == 0 ? "" : $"; {Count(missing, "trial")} {(missing == 1 ? "has" : "have")} no result yet";
+        Console.Out.WriteLine($"wrote {reportPath} and the figures in {output.Images}{missingText}");
+        if (diverged > 0)
+        {
+            var (have, them) = diverged == 1 ? ("has", "it") : ("have", "them");
+            Diagnostics.Warning("sweep", $"{Count(diverged, "trial")} diverged (the loss became NaN or infinite) and {have} no test result; {reportPath} counts {them} in the seeds column, and a lower learning rate may avoid divergence");
+        }
 
         if (output.Doc is not null) UpdateDocument(output.Doc, sections);
     }
@@ -395,7 +483,7 @@ public static class SweepCommand
         }
         AtomicFile.WriteAllText(path, text);
         var skipped = sections.Keys.Except(updated).ToList();
-        Console.Out.WriteLine($"updated {updated.Count} table(s) in {path}{(skipped.Count > 0 ? $"; no <!-- sweep:NAME --> marker for {string.Join(", ", skipped)}" : "")}");
+        Console.Out.WriteLine($"updated {Count(updated.Count, "table")} in {path}{(skipped.Count > 0 ? $"; no <!-- sweep:NAME --> marker for {string.Join(", ", skipped)}" : "")}");
     }
 
     private static IReadOnlyList<(string Caption, string Path)> Relative(IReadOnlyList<(string Caption, string Path)> figures, string fromFolder) =>
@@ -403,14 +491,14 @@ public static class SweepCommand
 
     private static void PrintTrials(SweepPlan plan, IReadOnlyList<SweepTrial> trials)
     {
-        Console.Out.WriteLine(Invariant($"{trials.Count} of {plan.Trials.Count} trials (index, id, sweep rows):"));
+        Console.Out.WriteLine(Invariant($"{trials.Count} of {Count(plan.Trials.Count, "trial")} (index, id, sweep rows):"));
         foreach (var trial in trials) Console.Out.WriteLine(Invariant($"{trial.Index,5} {trial.Id} {Describe(plan, trial)}"));
     }
 
     private static string Describe(SweepPlan plan, SweepTrial trial)
     {
         var uses = plan.Uses[trial.Id];
-        string shared = uses.Count > 1 ? Invariant($" (also in {uses.Count - 1} other row(s))") : "";
+        string shared = uses.Count > 1 ? Invariant($" (also in {Count(uses.Count - 1, "other row")})") : "";
         return Invariant($"{uses[0].Sweep.Name} {uses[0].Point.Label} seed {trial.Options.Seed}{shared}");
     }
 
@@ -421,6 +509,8 @@ public static class SweepCommand
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private static string Count(int count, string noun) => SweepMarkdown.Count(count, noun);
 
     private static string Help() => """
         usage: digitnet sweep --config FILE.json --out DIR [options]

@@ -8,12 +8,12 @@ public static class SweepPlots
     /// <summary>
     /// Draws the figures of <paramref name="summary"/> into <paramref name="folder"/> as
     /// <c>NAME-METRIC.png</c>, <c>NAME-curves-accuracy.png</c> and <c>NAME-curves-loss.png</c>;
-    /// returns (caption, full path) pairs. Rows without results are left out of the figures.
+    /// returns (caption, full path) pairs. Rows without test metrics (missing or diverged) are left out of the figures.
     /// </summary>
     public static IReadOnlyList<(string Caption, string Path)> Write(SweepSummary summary, string folder)
     {
         var sweep = summary.Sweep;
-        var rows = summary.Rows.Where(r => r.Found > 0).ToList();
+        var rows = summary.Rows.Where(r => r.WithMetrics > 0).ToList();
         if (rows.Count == 0) return [];
 
         var figures = new List<(string, string)>();

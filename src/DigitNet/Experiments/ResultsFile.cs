@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using DigitNet.Data.Formats;
 
 namespace DigitNet.Experiments;
 
@@ -24,11 +26,19 @@ public sealed class ResultsFile : IDisposable
     /// Reads the records of <paramref name="path"/>; a missing file has none. An incomplete last
     /// line is skipped, and with <paramref name="repair"/> cut off so that appends start on a fresh line.
     /// </summary>
-    /// <exception cref="FormatException">A complete line is not a valid record; the message gives the line number.</exception>
+    /// <exception cref="FormatException">
+    /// The file is of another known format, such as a sweep configuration or a PNG image, and the
+    /// message names it. Or a complete line is not a valid record, and the message gives the line number.
+    /// </exception>
     public static ResultsContent Read(string path, bool repair)
     {
         if (!File.Exists(path)) return new ResultsContent([], false, 0);
         byte[] bytes = File.ReadAllBytes(path);
+
+        // Checked before an incomplete last line is cut off, because a file without a final line
+        // break, such as a configuration, would otherwise lose its last line.
+        if (DescribeOtherFormat(bytes) is { } format)
+            throw new FormatException($"{path}: this is {format}, not a results file; give the results.jsonl files that digitnet sweep wrote");
 
         int end = bytes.Length;
         int lastNewline = Array.LastIndexOf(bytes, (byte)'\n');
@@ -66,6 +76,40 @@ public sealed class ResultsFile : IDisposable
             else duplicates++;
         }
         return new ResultsContent(records, torn, duplicates);
+    }
+
+    /// <summary>
+    /// Returns the article and name of a known format that is not a results file, such as "a sweep
+    /// configuration", or null when <paramref name="bytes"/> may be a results file. Every line of a
+    /// results file is one JSON object with an <c>id</c>, so a file that is one JSON object
+    /// without an <c>id</c> and with the keys of another DigitNet file is not one.
+    /// </summary>
+    private static string? DescribeOtherFormat(byte[] bytes)
+    {
+        var start = bytes.AsSpan(0, Math.Min(bytes.Length, FileSignature.Length));
+        if (FileSignature.Detect(start, bytes.Length) is { } signature && signature != FileFormat.Text)
+            return FileSignature.Describe(signature);
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException)
+        {
+            // Several lines of records, or text that is not JSON: the lines are checked one by one.
+            return null;
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || root.TryGetProperty("id", out _)) return null;
+            bool Has(string key) => root.TryGetProperty(key, out _);
+            if (Has("sweeps")) return "a sweep suite configuration";
+            if (Has("base") || Has("grid") || Has("list")) return "a sweep configuration";
+            if (Has("settings") && Has("test_accuracy")) return "a metrics file of digitnet train";
+            return null;
+        }
     }
 
     /// <summary>Opens <paramref name="path"/> for appending records, creating it if needed.</summary>

@@ -49,21 +49,31 @@ public static class SweepMarkdown
 
         foreach (var row in summary.Rows)
         {
+            string seedCount = row.Found == row.Expected ? Invariant($"{row.Found}") : Invariant($"{row.Found}/{row.Expected}");
+            if (row.Diverged > 0) seedCount += Invariant($" ({row.Diverged} diverged)");
             var cells = new List<string>
             {
                 Escape(row.Point.Label),
-                row.Found == row.Expected ? Invariant($"{row.Found}") : Invariant($"{row.Found}/{row.Expected}"),
+                seedCount,
                 FormatMeanStd(row.TestAccuracy, 4),
                 FormatMeanStd(row.TestLoss, 4),
-                row.Found == 0 ? "–" : row.BestEpoch.Mean.ToString("F1", CultureInfo.InvariantCulture),
+                row.WithMetrics == 0 ? "–" : row.BestEpoch.Mean.ToString("F1", CultureInfo.InvariantCulture),
             };
             if (hasReference) cells.Add(row.Point.Reference is { } reference ? reference.ToString("0.0####", CultureInfo.InvariantCulture) : "");
-            cells.Add(row.Found == 0 ? "–" : row.Seconds.Mean.ToString("F1", CultureInfo.InvariantCulture));
+            cells.Add(row.WithMetrics == 0 ? "–" : row.Seconds.Mean.ToString("F1", CultureInfo.InvariantCulture));
             AppendRow(text, cells);
         }
 
+        if (summary.DivergedTrials > 0)
+        {
+            text.Append('\n').Append(Invariant($"{Count(summary.DivergedTrials, "trial")} of this sweep diverged: the loss became NaN or infinite, "))
+                .Append("so there is no test result. The seeds column counts diverged trials, and the other columns and the figures leave them out.\n");
+        }
         if (summary.MissingTrials > 0)
-            text.Append('\n').Append(Invariant($"{summary.MissingTrials} trial(s) of this sweep have no result yet; the seeds column shows how many each row has.\n"));
+        {
+            string verb = summary.MissingTrials == 1 ? "has" : "have";
+            text.Append('\n').Append(Invariant($"{Count(summary.MissingTrials, "trial")} of this sweep {verb} no result yet; the seeds column shows how many each row has.\n"));
+        }
 
         if (images.Count > 0)
         {
@@ -127,6 +137,10 @@ public static class SweepMarkdown
         JsonValue v when v.TryGetValue(out string? s) => s,
         _ => value.ToJsonString(),
     };
+
+    /// <summary>Returns <paramref name="count"/> and <paramref name="noun"/>, with an "s" unless the count is 1, such as "1 trial" or "3 trials".</summary>
+    public static string Count(int count, string noun) =>
+        string.Create(CultureInfo.InvariantCulture, $"{count} {noun}{(count == 1 ? "" : "s")}");
 
     private static void AppendRow(StringBuilder text, IReadOnlyList<string> cells) =>
         text.Append("| ").Append(string.Join(" | ", cells)).Append(" |\n");

@@ -29,22 +29,28 @@ public sealed record EpochCurves(
 
 /// <summary>One row of a sweep report: the statistics over the seeds of one settings point.</summary>
 /// <param name="Point">The settings point of the row.</param>
-/// <param name="Found">Seeds with a result.</param>
+/// <param name="Found">Seeds with a record, diverged ones included.</param>
 /// <param name="Expected">Seeds the configuration lists.</param>
-/// <param name="TestAccuracy">Test accuracy over the seeds found.</param>
-/// <param name="TestLoss">Test loss over the seeds found, in the row's own loss function.</param>
-/// <param name="BestEpoch">Mean over seeds of the epoch whose weights were tested.</param>
-/// <param name="Seconds">Training seconds per trial; the one column that varies between identical runs.</param>
-/// <param name="Curves">Per-epoch metrics averaged over the seeds found.</param>
+/// <param name="Diverged">Seeds whose trial diverged; they count in <paramref name="Found"/> but in none of the statistics.</param>
+/// <param name="TestAccuracy">Test accuracy over the seeds found that did not diverge.</param>
+/// <param name="TestLoss">Test loss over the seeds found that did not diverge, in the row's own loss function.</param>
+/// <param name="BestEpoch">Mean over the seeds that did not diverge of the epoch whose weights were tested.</param>
+/// <param name="Seconds">Training seconds per trial that did not diverge; the one column that varies between identical runs.</param>
+/// <param name="Curves">Per-epoch metrics averaged over the seeds found that did not diverge.</param>
 public sealed record SweepRow(
     SweepPoint Point,
     int Found,
     int Expected,
+    int Diverged,
     MeanStd TestAccuracy,
     MeanStd TestLoss,
     MeanStd BestEpoch,
     MeanStd Seconds,
-    EpochCurves Curves);
+    EpochCurves Curves)
+{
+    /// <summary>Seeds with test metrics: found and not diverged.</summary>
+    public int WithMetrics => Found - Diverged;
+}
 
 /// <summary>The rows of one sweep, computed from the records of its trials.</summary>
 public sealed record SweepSummary(SweepConfig Sweep, IReadOnlyList<SweepRow> Rows)
@@ -52,9 +58,13 @@ public sealed record SweepSummary(SweepConfig Sweep, IReadOnlyList<SweepRow> Row
     /// <summary>Trials of the sweep that have no record yet.</summary>
     public int MissingTrials => Rows.Sum(r => r.Expected - r.Found);
 
+    /// <summary>Trials of the sweep whose loss became NaN or infinite.</summary>
+    public int DivergedTrials => Rows.Sum(r => r.Diverged);
+
     /// <summary>
     /// Summarises <paramref name="sweep"/> from <paramref name="records"/> (by trial id). Records
-    /// of other trials are ignored; rows keep the order of the configuration.
+    /// of other trials are ignored; rows keep the order of the configuration. Diverged trials are
+    /// counted but left out of every statistic and curve.
     /// </summary>
     public static SweepSummary Create(SweepConfig sweep, SweepPlan plan, IReadOnlyDictionary<string, TrialRecord> records)
     {
@@ -65,13 +75,14 @@ public sealed record SweepSummary(SweepConfig Sweep, IReadOnlyList<SweepRow> Row
                 .Select(seed => records.GetValueOrDefault(plan.IdOf(point, seed)))
                 .OfType<TrialRecord>()
                 .ToList();
+            var finished = found.Where(r => !r.Diverged).ToList();
             rows.Add(new SweepRow(
-                point, found.Count, sweep.Seeds.Count,
-                MeanStd.Of(found.Select(r => r.TestAccuracy).ToList()),
-                MeanStd.Of(found.Select(r => r.TestLoss).ToList()),
-                MeanStd.Of(found.Select(r => (double)r.BestEpoch).ToList()),
-                MeanStd.Of(found.Select(r => r.TrainSeconds).ToList()),
-                AverageCurves(found)));
+                point, found.Count, sweep.Seeds.Count, found.Count - finished.Count,
+                MeanStd.Of(finished.Select(r => r.TestAccuracy!.Value).ToList()),
+                MeanStd.Of(finished.Select(r => r.TestLoss!.Value).ToList()),
+                MeanStd.Of(finished.Select(r => (double)r.BestEpoch!.Value).ToList()),
+                MeanStd.Of(finished.Select(r => r.TrainSeconds).ToList()),
+                AverageCurves(finished)));
         }
         return new SweepSummary(sweep, rows);
     }

@@ -6,15 +6,20 @@ namespace DigitNet.Experiments;
 
 /// <summary>
 /// The result of one finished trial: one line of a sweep's JSON-lines results file with the full
-/// settings, the per-epoch history and the test metrics.
+/// settings, the per-epoch history and the test metrics. A diverged trial (stop reason
+/// <c>diverged</c>) has null test metrics and best epoch, because JSON has no NaN or infinity.
 /// </summary>
 public sealed class TrialRecord
 {
-    private TrialRecord(JsonObject json, string id, double testAccuracy, double testLoss, int bestEpoch, double trainSeconds,
+    /// <summary>The <c>stop_reason</c> of a trial whose loss became NaN or infinite, as <see cref="StopReason.Diverged"/> is written.</summary>
+    public const string DivergedStopReason = "diverged";
+
+    private TrialRecord(JsonObject json, string id, bool diverged, double? testAccuracy, double? testLoss, int? bestEpoch, double trainSeconds,
         IReadOnlyList<EpochMetrics> epochs, int? fineTuneStartEpoch)
     {
         Json = json;
         Id = id;
+        Diverged = diverged;
         TestAccuracy = testAccuracy;
         TestLoss = testLoss;
         BestEpoch = bestEpoch;
@@ -26,18 +31,25 @@ public sealed class TrialRecord
     /// <summary>The trial id (<see cref="SweepTrial.Id"/>).</summary>
     public string Id { get; }
 
-    public double TestAccuracy { get; }
+    /// <summary>Whether a loss of the trial became NaN or infinite; such a record has no test metrics.</summary>
+    public bool Diverged { get; }
 
-    /// <summary>Test loss under the trial's own loss function (squared error or cross-entropy).</summary>
-    public double TestLoss { get; }
+    /// <summary>Test accuracy, or null for a diverged trial.</summary>
+    public double? TestAccuracy { get; }
 
-    /// <summary>The epoch whose weights were tested (counting fine-tuning epochs after the first stage).</summary>
-    public int BestEpoch { get; }
+    /// <summary>Test loss under the trial's own loss function (squared error or cross-entropy), or null for a diverged trial.</summary>
+    public double? TestLoss { get; }
+
+    /// <summary>The epoch whose weights were tested (counting fine-tuning epochs after the first stage), or null for a diverged trial.</summary>
+    public int? BestEpoch { get; }
 
     /// <summary>Seconds spent in training steps, without evaluation; varies from run to run.</summary>
     public double TrainSeconds { get; }
 
-    /// <summary>Metrics after each epoch; fine-tuning epochs follow the first stage's with continuing numbers.</summary>
+    /// <summary>
+    /// Metrics after each epoch; fine-tuning epochs follow the first stage's with continuing
+    /// numbers. A diverged trial has the epochs before the one whose metrics became NaN or infinite.
+    /// </summary>
     public IReadOnlyList<EpochMetrics> Epochs { get; }
 
     /// <summary>The first epoch number of the fine-tuning stage, or null for a plain trial.</summary>
@@ -58,10 +70,10 @@ public sealed class TrialRecord
         {
             ["id"] = trial.Id,
             ["seed"] = trial.Options.Seed,
-            ["test_accuracy"] = result.Test.Accuracy,
-            ["test_loss"] = result.Test.Loss,
-            ["test_correct"] = result.Test.Correct,
-            ["test_count"] = result.Test.Count,
+            ["test_accuracy"] = result.Test?.Accuracy,
+            ["test_loss"] = result.Test?.Loss,
+            ["test_correct"] = result.Test?.Correct,
+            ["test_count"] = result.Test?.Count,
             ["best_epoch"] = result.BestEpoch,
             ["stop_reason"] = result.StopReason.ToString().ToLowerInvariant(),
             ["train_seconds"] = result.TrainSeconds,
@@ -69,6 +81,7 @@ public sealed class TrialRecord
             ["parameters"] = result.ParameterCount,
             ["settings"] = TrainingOptionTable.ToJson(trial.Options),
         };
+        if (result.DivergedEpoch is { } divergedEpoch) json["diverged_epoch"] = divergedEpoch;
         if (trial.FineTune is not null)
         {
             json["finetune"] = TrainingOptionTable.ToJson(trial.FineTune);
@@ -115,8 +128,9 @@ public sealed class TrialRecord
                 }
             }
             int? fineTuneStart = json["finetune_start_epoch"] is { } start ? start.GetValue<int>() : null;
-            return new TrialRecord(json, id, Required<double>(json, "test_accuracy"), Required<double>(json, "test_loss"),
-                Required<int>(json, "best_epoch"), Required<double>(json, "train_seconds"), epochs, fineTuneStart);
+            bool diverged = json["stop_reason"]?.GetValue<string>() == DivergedStopReason;
+            return new TrialRecord(json, id, diverged, Metric<double>(json, "test_accuracy", diverged), Metric<double>(json, "test_loss", diverged),
+                Metric<int>(json, "best_epoch", diverged), Required<double>(json, "train_seconds"), epochs, fineTuneStart);
         }
         catch (Exception e) when (e is InvalidOperationException or JsonException)
         {
@@ -126,4 +140,17 @@ public sealed class TrialRecord
 
     private static T Required<T>(JsonObject json, string name) =>
         json[name] is { } value ? value.GetValue<T>() : throw new FormatException($"field '{name}' is missing");
+
+    /// <summary>
+    /// Reads a test metric, which a diverged trial has as null or not at all, and every other
+    /// trial must have.
+    /// </summary>
+    private static T? Metric<T>(JsonObject json, string name, bool diverged) where T : struct
+    {
+        if (json[name] is { } value) return value.GetValue<T>();
+        if (diverged) return null;
+        if (json.ContainsKey(name))
+            throw new FormatException($"field '{name}' is null, which only a trial with stop_reason '{DivergedStopReason}' may have");
+        throw new FormatException($"field '{name}' is missing");
+    }
 }

@@ -74,14 +74,59 @@ public static class TrainingRun
         options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
 
     /// <summary>
+    /// Applies every check that <see cref="Run"/> makes on <paramref name="options"/> before it
+    /// trains, and returns the network they describe, not yet initialised. Callers that start many
+    /// runs, such as a sweep, call it first so that no run fails on its settings after others have trained.
+    /// </summary>
+    /// <param name="options">The settings of the run.</param>
+    /// <param name="inputShape">Shape of one raw input sample, such as <c>[1, 16, 16]</c>.</param>
+    /// <param name="classes">Number of classes in the data.</param>
+    /// <param name="trainCount">Samples in the training split, before any rotated copies are added.</param>
+    /// <exception cref="OptionException">
+    /// The settings describe no valid network for the data, a network that does not fit the loss,
+    /// or a batch size that leaves a training batch too small for a layer. A network error starts
+    /// with the option that describes the network, "--layers: " or "--hidden: ", so that a caller
+    /// can name a configuration key in its place.
+    /// </exception>
+    public static Network CheckSettings(TrainingOptions options, TensorShape inputShape, int classes, int trainCount)
+    {
+        _ = Preprocessing.ParseKind(options.Scaling);
+
+        Architecture architecture;
+        Network network;
+        try
+        {
+            architecture = BuildArchitecture(options, inputShape, classes);
+            network = new Network(architecture);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new OptionException($"{NetworkOption(options)}: {e.Message}");
+        }
+        if (network.ClassCount != classes)
+            throw new OptionException($"{NetworkOption(options)}: the last layer outputs {network.ClassCount} values but the data has {classes} classes");
+
+        // Squared error on raw scores trains to chance level, so a layer list used with it must
+        // end in a sigmoid, as the perceptron built from --hidden does.
+        if (options.Layers is not null && options.Loss == "mse" && architecture.Layers[^1].Kind != "sigmoid")
+            throw new OptionException($"--layers: with --loss mse the layer list must end in 'sigmoid' (it ends in '{architecture.Layers[^1]}'); append ', sigmoid' or use --loss cross-entropy");
+
+        int copies = options.RotatedCopies.Count;
+        string? countDetail = copies == 0 ? null : $"{trainCount} plus {copies * trainCount} rotated copies";
+        Trainer.CheckBatchSize(network, options.BatchSize, trainCount * (copies + 1), countDetail);
+
+        _ = ParseInit(options.Init);
+        _ = Loss.FromName(options.Loss);
+        _ = BuildOptimizer(options, network.Parameters);
+        return network;
+    }
+
+    /// <summary>
     /// Trains on <paramref name="data"/> (raw pixels) as <paramref name="options"/> set out and evaluates
     /// the selected weights on the test split.
     /// </summary>
     /// <exception cref="OptionException">
-    /// The settings describe no valid network for the data, or a batch size that leaves a training
-    /// batch too small for a layer. Both are raised before training starts. A network error starts
-    /// with the option that describes the network, "--layers: " or "--hidden: ", so that a caller
-    /// can name a configuration key in its place.
+    /// The settings fail a check of <see cref="CheckSettings"/>, which runs before training starts.
     /// </exception>
     public static RunOutcome Run(
         TrainingOptions options, DataSplits data,
@@ -89,34 +134,14 @@ public static class TrainingRun
         Func<TrainingOptions, Dataset, Preprocessing, IAugmentation?>? augmentationFactory = null,
         CancellationToken cancellation = default)
     {
+        var network = CheckSettings(options, data.Train.SampleShape, data.Train.ClassCount, data.Train.Count);
+
         // Rotated copies join the raw training split before the scaling is fitted; validation and test stay as they are.
         var rawTrain = Data.Augmentation.RotatedCopies.Append(data.Train, options.RotatedCopies);
         var preprocessing = Preprocessing.Fit(Preprocessing.ParseKind(options.Scaling), rawTrain);
         var train = preprocessing.Apply(rawTrain);
         var valid = preprocessing.Apply(data.Valid);
         var test = preprocessing.Apply(data.Test);
-
-        Architecture architecture;
-        Network network;
-        try
-        {
-            architecture = BuildArchitecture(options, train.SampleShape, train.ClassCount);
-            network = new Network(architecture);
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException)
-        {
-            throw new OptionException($"{NetworkOption(options)}: {e.Message}");
-        }
-        if (network.ClassCount != train.ClassCount)
-            throw new OptionException($"--layers: the last layer outputs {network.ClassCount} values but the data has {train.ClassCount} classes");
-
-        // Squared error on raw scores trains to chance level, so a layer list used with it must
-        // end in a sigmoid, as the perceptron built from --hidden does.
-        if (options.Layers is not null && options.Loss == "mse" && architecture.Layers[^1].Kind != "sigmoid")
-            throw new OptionException($"--layers: with --loss mse the layer list must end in 'sigmoid' (it ends in '{architecture.Layers[^1]}'); append ', sigmoid' or use --loss cross-entropy");
-
-        string? countDetail = options.RotatedCopies.Count == 0 ? null : $"{data.Train.Count} plus {train.Count - data.Train.Count} rotated copies";
-        Trainer.CheckBatchSize(network, options.BatchSize, train.Count, countDetail);
 
         var random = new RunRandom(options.Seed);
         network.Initialize(ParseInit(options.Init), random.Initialization);

@@ -235,6 +235,7 @@ public class SweepCommandTests(TinySweepBaseline baseline) : IClassFixture<TinyS
     [InlineData("""{"name": "bad", "grid": {"lr": [0.1, -0.1]}}""", "lr")]
     [InlineData("""{"name": "bad", "base": {"layers": "dense 8, frobnicate, dense 10"}, "grid": {"lr": [0.1]}}""", "frobnicate")]
     [InlineData("""{"name": "bad", "base": {"layers": "dense 8, batchnorm, relu, dense 10", "loss": "cross-entropy", "batch-size": 1}, "grid": {"lr": [0.1]}}""", "layer batchnorm1")]
+    [InlineData("""{"name": "bad", "base": {"epochs": 1}, "grid": {"layers": ["dense 10, sigmoid", "dense 10"]}}""", "(bad dense 10 seed 1): --layers: with --loss mse the layer list must end in 'sigmoid'")]
     public void MalformedConfigRunsNothing(string json, string fragment)
     {
         using var folder = new TempDirectory();

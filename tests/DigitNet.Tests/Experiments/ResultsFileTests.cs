@@ -102,4 +102,68 @@ public class ResultsFileTests
 
         Assert.Equal(Line("a", 0.9) + "\n" + Line("b", 0.5) + "\n", File.ReadAllText(path));
     }
+
+    private static string DivergedLine(string id) => new JsonObject
+    {
+        ["id"] = id,
+        ["test_accuracy"] = null,
+        ["test_loss"] = null,
+        ["best_epoch"] = null,
+        ["stop_reason"] = "diverged",
+        ["train_seconds"] = 0.2,
+        ["diverged_epoch"] = 1,
+        ["epochs"] = new JsonArray(),
+    }.ToJsonString();
+
+    [Fact]
+    public void DivergedRecordRoundTrips()
+    {
+        using var folder = new TempDirectory();
+        string path = folder.Write("results.jsonl", Encoding.UTF8.GetBytes(DivergedLine("a") + "\n" + Line("b", 0.8) + "\n"));
+
+        var content = ResultsFile.Read(path, repair: false);
+
+        Assert.True(content.Records[0].Diverged);
+        Assert.Null(content.Records[0].TestAccuracy);
+        Assert.Null(content.Records[0].BestEpoch);
+        Assert.False(content.Records[1].Diverged);
+        Assert.Equal(DivergedLine("a") + "\n" + Line("b", 0.8) + "\n", ResultsFile.Format(content.Records));
+    }
+
+    [Fact]
+    public void NullMetricNeedsDivergedStop()
+    {
+        string line = DivergedLine("a").Replace("\"diverged\"", "\"completed\"");
+
+        var error = Assert.Throws<FormatException>(() => TrialRecord.Parse(line));
+
+        Assert.Contains("field 'test_accuracy' is null, which only a trial with stop_reason 'diverged' may have", error.Message);
+    }
+
+    [Theory]
+    [InlineData("{ \"name\": \"s\", \"base\": {\"epochs\": 1} }\n", "a sweep configuration")]
+    [InlineData("{\n  // no final line break\n  \"name\": \"s\",\n  \"grid\": {\"lr\": [0.1]}\n}", "a sweep configuration")]
+    [InlineData("{ \"name\": \"all\", \"sweeps\": [\"a.json\"] }\n", "a sweep suite configuration")]
+    [InlineData("{\n  \"test_accuracy\": 0.9,\n  \"settings\": {}\n}\n", "a metrics file of digitnet train")]
+    public void OtherJsonFileIsNamed(string text, string format)
+    {
+        using var folder = new TempDirectory();
+        string path = folder.Write("other.json", Encoding.UTF8.GetBytes(text));
+
+        var error = Assert.Throws<FormatException>(() => ResultsFile.Read(path, repair: true));
+
+        Assert.Equal($"{path}: this is {format}, not a results file; give the results.jsonl files that digitnet sweep wrote", error.Message);
+        Assert.Equal(text, File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void PngFileIsNamed()
+    {
+        using var folder = new TempDirectory();
+        string path = folder.Write("figure.png", [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]);
+
+        var error = Assert.Throws<FormatException>(() => ResultsFile.Read(path, repair: false));
+
+        Assert.StartsWith($"{path}: this is a PNG image, not a results file;", error.Message);
+    }
 }
