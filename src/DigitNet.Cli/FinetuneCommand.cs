@@ -91,6 +91,10 @@ public static class FinetuneCommand
             throw named;
         }
 
+        // The loss can only go wrong through the step size here: the loss comes from the model.
+        if (outcome.Training.StopReason == StopReason.Diverged)
+            return TrainCommand.ReportDiverged("finetune", outcome.Training, "lower --lr");
+
         var summary = Summary(modelPath, options, outcome);
         ModelFile.Save(outPath, model.Network, model.Preprocessing, model.Loss.Name, model.ClassNames, summary.ToJsonString());
 
@@ -140,6 +144,8 @@ public static class FinetuneCommand
         text.AppendLine("and writes the new model. If no epoch beats the loaded model on the validation metric, the");
         text.AppendLine("loaded weights are kept. Reports test accuracy and loss before and after. A frozen batchnorm");
         text.AppendLine("layer normalises with its running statistics and leaves them unchanged.");
+        text.AppendLine("Exit status: 0 when done, 2 for invalid input, 3 when the training loss became NaN or");
+        text.AppendLine("infinite, in which case nothing is written.");
         text.AppendLine();
         var commandRows = new List<(string Label, string Description)>
         {

@@ -63,13 +63,7 @@ public static class TrainCommand
         }
 
         if (outcome.Training.StopReason == StopReason.Diverged)
-        {
-            // Nothing is written and no test result is printed: a diverged network is not a
-            // result worth keeping, and scripts must be able to tell this run from a good one.
-            string hint = options.Loss == "mse" ? "lower --lr, or use --loss cross-entropy with --layers" : "lower --lr";
-            Diagnostics.Error("train", $"the training loss became NaN or infinite in epoch {outcome.Training.Epochs.Count + 1}; {hint}");
-            return Program.DivergedExitCode;
-        }
+            return ReportDiverged("train", outcome.Training, options.Loss == "mse" ? "lower --lr, or use --loss cross-entropy with --layers" : "lower --lr");
 
         if (!quiet)
             Console.Out.WriteLine(StopLine(outcome.Training, options));
@@ -132,6 +126,17 @@ public static class TrainCommand
             Diagnostics.Note(command,
                 $"--batch-size {options.BatchSize} is larger than the {trainCount} training samples{detail}, so each epoch is one batch of all {trainCount}");
         }
+    }
+
+    /// <summary>
+    /// Reports a run whose training loss became NaN or infinite, and returns the exit code for it.
+    /// The caller writes nothing and prints no test result: a diverged network is not a result
+    /// worth keeping, and scripts must be able to tell this run from a good one.
+    /// </summary>
+    internal static int ReportDiverged(string command, TrainingResult training, string hint)
+    {
+        Diagnostics.Error(command, $"the training loss became NaN or infinite in epoch {training.Epochs.Count + 1}; {hint}");
+        return Program.DivergedExitCode;
     }
 
     private static string Describe(StopReason reason) => reason switch

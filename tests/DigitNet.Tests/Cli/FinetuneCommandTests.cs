@@ -36,6 +36,30 @@ public sealed class FinetuneCommandTests(SmallModelFixture fixture) : IClassFixt
         Assert.False(before.FindParameter("dense2.weight")!.Value.SequenceEqual(after.FindParameter("dense2.weight")!.Value), "dense2.weight did not train");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DivergedFinetuneWritesNothing(bool json)
+    {
+        // Softmax cross-entropy grows without bound as the logits do, where saturated sigmoids would not.
+        var options = new TrainingOptions { Layers = "dense 16, relu, dense 10", Loss = "cross-entropy", BatchSize = 64, Epochs = 1 };
+        var outcome = TrainingRun.Run(options, DigitsMat.Load(TestData.DigitsMatPath));
+        string trained = OutputPath($"ce-{json}.safetensors");
+        ModelFile.Save(trained, outcome.Network, outcome.Preprocessing, outcome.Loss.Name, DigitsMat.ClassNames);
+        string tuned = OutputPath("diverged.safetensors");
+        string[] args = ["finetune", "--model", trained, "--out", tuned, "--data", TestData.DigitsMatPath,
+            "--lr", "1e38", "--momentum", "0.99", "--epochs", "2", "--patience", "0"];
+
+        var result = CliRunner.Run(json ? [.. args, "--json"] : args);
+
+        Assert.True(result.ExitCode == 3, result.ToString());
+        string[] lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["digitnet finetune: error: the training loss became NaN or infinite in epoch 1; lower --lr"], lines);
+        Assert.DoesNotContain("model written", result.StandardOutput);
+        Assert.DoesNotContain("{", result.StandardOutput);
+        Assert.False(File.Exists(tuned), "a diverged fine-tuning run must not write a model");
+    }
+
     [Fact]
     public void FinetuneJsonNamesModelPathAsGiven()
     {
