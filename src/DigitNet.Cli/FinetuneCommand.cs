@@ -43,14 +43,12 @@ public static class FinetuneCommand
         bool quiet = line.TakeFlag("quiet");
         bool json = line.TakeFlag("json");
         string modelPath = EvaluateCommand.RequireModel(line, "finetune");
-        string? outPath = line.TakePath("out");
+        string outPath = line.TakeRequiredPath("out", "FILE.safetensors");
         int trainLayers = line.TakeInt("train-layers", 1, minimum: 1);
         var settings = TrainingSettings.Read(line, Defaults, Unusable);
         line.RejectRemaining("finetune", []);
         if (line.Positionals.Count > 0)
             throw new UsageException($"unexpected argument '{line.Positionals[0]}'; finetune takes only options (see digitnet finetune --help)");
-        if (outPath is null)
-            throw new UsageException("missing --out FILE.safetensors for the fine-tuned model");
 
         // The settings in the summary name the data file used, wherever it was found.
         string dataLabel = settings.DataLabel;

@@ -37,7 +37,7 @@ public static class SweepCommand
         }
         bool quiet = line.TakeFlag("quiet");
         bool dryRun = line.TakeFlag("dry-run");
-        string configPath = line.TakePath("config") ?? throw new UsageException("--config FILE.json is required; see digitnet sweep --help");
+        string configPath = line.TakeRequiredPath("config", "FILE.json");
         string? outFolder = line.TakePath("out", "folder");
         int threadsPerTrial = line.TakeInt("threads-per-trial", 1, minimum: 1, maximum: TrainingOptionTable.MaxThreads);
         int jobs = line.TakeInt("jobs", Math.Max(1, Environment.ProcessorCount / threadsPerTrial), minimum: 1, maximum: 1024);
@@ -62,7 +62,8 @@ public static class SweepCommand
             PrintTrials(plan, selected);
             return 0;
         }
-        if (outFolder is null) throw new UsageException("--out DIR is required: the folder for results.jsonl, report.md and the figures");
+        // A dry run writes nothing, so only a real run needs the folder.
+        if (outFolder is null) throw CommandLine.MissingRequired("sweep", "--out DIR");
         CheckFolders(outFolder, output);
 
         string dataPath = DataLocator.Resolve(dataOption);
@@ -108,8 +109,8 @@ public static class SweepCommand
             Console.Out.Write(Help());
             return 0;
         }
-        string configPath = line.TakePath("config") ?? throw new UsageException("--config FILE.json is required: the configuration the results were run with");
-        string outFolder = line.TakePath("out", "folder") ?? throw new UsageException("--out DIR is required: the folder for the merged results.jsonl, report.md and the figures");
+        string configPath = line.TakeRequiredPath("config", "FILE.json");
+        string outFolder = line.TakeRequiredPath("out", "DIR", "folder");
         int threadsPerTrial = line.TakeInt("threads-per-trial", 1, minimum: 1, maximum: TrainingOptionTable.MaxThreads);
         var output = ReadOutputOptions(line, outFolder);
         line.RejectRemaining("sweep merge", []);

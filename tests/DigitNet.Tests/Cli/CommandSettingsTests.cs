@@ -333,11 +333,14 @@ public sealed class CommandSettingsTests : IDisposable
     [InlineData("finetune")]
     [InlineData("evaluate")]
     [InlineData("predict")]
+    [InlineData("sweep")]
+    [InlineData("sweep merge")]
     public void UnknownOptionBeforeMissingRequired(string command)
     {
-        var result = CliRunner.Run(command, "--bogus");
+        var result = CliRunner.Run([.. command.Split(' '), "--bogus"]);
 
-        AssertOneError(result, command, $"unknown option --bogus for '{command}'; run 'digitnet {command} --help' for the valid options");
+        // sweep merge reports as sweep, and names itself in the hint.
+        AssertOneError(result, command.Split(' ')[0], $"unknown option --bogus for '{command}'; run 'digitnet {command} --help' for the valid options");
     }
 
     [Theory]
@@ -345,10 +348,27 @@ public sealed class CommandSettingsTests : IDisposable
     [InlineData("finetune", "--model FILE.safetensors")]
     [InlineData("evaluate", "--model FILE.safetensors")]
     [InlineData("predict", "--model FILE.safetensors")]
+    [InlineData("sweep", "--config FILE.json")]
+    [InlineData("sweep merge", "--config FILE.json")]
     public void MissingRequiredOptionMessage(string command, string option)
     {
-        var result = CliRunner.Run(command);
+        var result = CliRunner.Run(command.Split(' '));
 
-        AssertOneError(result, command, $"missing required option {option}; run 'digitnet {command} --help' for the options");
+        AssertOneError(result, command.Split(' ')[0], $"missing required option {option}; run 'digitnet {command} --help' for the options");
+    }
+
+    [Theory]
+    [InlineData("finetune", "--model")]
+    [InlineData("sweep", "--config")]
+    [InlineData("sweep merge", "--config")]
+    public void MissingOutOptionMessage(string command, string option)
+    {
+        // sweep reads its configuration before it needs --out, which a dry run does without.
+        string value = option == "--model" ? "model.safetensors" : Path.Combine(TestData.RepositoryRoot, "experiments", "hidden-units.json");
+
+        var result = CliRunner.Run([.. command.Split(' '), option, value], workingDirectory: _folder.Path);
+
+        string placeholder = command == "finetune" ? "FILE.safetensors" : "DIR";
+        AssertOneError(result, command.Split(' ')[0], $"missing required option --out {placeholder}; run 'digitnet {command} --help' for the options");
     }
 }
