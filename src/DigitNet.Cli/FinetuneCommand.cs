@@ -15,11 +15,17 @@ public static class FinetuneCommand
 {
     private static readonly HashSet<string> Flags = ["help", "quiet", "json"];
 
-    /// <summary>Settings that describe the architecture or data preparation, which come from the model file.</summary>
+    /// <summary>Settings that describe the architecture or data preparation: the model file sets them, or fine-tuning has no use for them.</summary>
     private static readonly string[] ModelSettings = ["scaling", "hidden", "activation", "loss", "layers", "bias", "dropout", "init", "rotated-copies"];
 
     private static readonly UnusableSettings Unusable = new("finetune", ModelSettings.ToHashSet(StringComparer.Ordinal),
-        "takes the architecture, initial weights and input scaling from the --model file");
+        "takes the architecture, initial weights and input scaling from the --model file")
+    {
+        Reasons = new Dictionary<string, string>
+        {
+            ["rotated-copies"] = "trains on the original training samples only; use --augment affine with --rotate DEGREES for random rotations",
+        },
+    };
 
     /// <summary>Defaults for fine-tuning: a small learning rate, few epochs and early stopping on validation loss.</summary>
     public static TrainingOptions Defaults { get; } = new()

@@ -24,7 +24,7 @@ public static class GalleryCommand
 
     private static readonly UnusableSettings Unusable = new("gallery",
         TrainingOptionTable.All.Select(option => option.Name).Except(UsedSettings).ToHashSet(StringComparer.Ordinal),
-        $"uses only the settings {string.Join(", ", UsedSettings[..^1])} and {UsedSettings[^1]}");
+        $"uses only the settings {string.Join(", ", UsedSettings.Concat(OwnSettings).SkipLast(1))} and {UsedSettings.Concat(OwnSettings).Last()}");
 
     public static int Run(IReadOnlyList<string> args)
     {

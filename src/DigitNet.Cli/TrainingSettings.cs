@@ -78,8 +78,15 @@ public sealed record CommandSettings(TrainingOptions Options, string? ConfigPath
 /// </summary>
 public sealed record UnusableSettings(string Command, IReadOnlySet<string> Names, string Reason)
 {
-    /// <summary>Returns the error for the setting that <paramref name="label"/> names, such as "--hidden" or "FILE: key 'hidden'".</summary>
-    public UsageException Reject(string label) => new($"{label} does not apply to {Command}, which {Reason}");
+    /// <summary>Reasons for single settings that the general <see cref="Reason"/> does not fit, by setting name.</summary>
+    public IReadOnlyDictionary<string, string> Reasons { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Returns the error for setting <paramref name="name"/>, which <paramref name="label"/> names
+    /// as the user gave it, such as "--hidden" or "FILE: key 'hidden'".
+    /// </summary>
+    public UsageException Reject(string name, string label) =>
+        new($"{label} does not apply to {Command}, which {Reasons.GetValueOrDefault(name, Reason)}");
 }
 
 /// <summary>Reads <see cref="TrainingOptions"/> from a --config file and then from command-line options, which win.</summary>
@@ -125,7 +132,7 @@ public static class TrainingSettings
             foreach (var (name, _) in line.Remaining())
             {
                 if (unusable.Names.Contains(name))
-                    throw unusable.Reject($"--{name}");
+                    throw unusable.Reject(name, $"--{name}");
             }
         }
 
@@ -202,7 +209,7 @@ public static class TrainingSettings
             foreach (var property in root.EnumerateObject())
             {
                 if (unusable is not null && unusable.Names.Contains(property.Name))
-                    throw unusable.Reject(FileChecks.ConfigKeyLabel(path, property.Name));
+                    throw unusable.Reject(property.Name, FileChecks.ConfigKeyLabel(path, property.Name));
                 if (TrainingOptionTable.Find(property.Name) is null && !commandKeys.Contains(property.Name))
                     throw new UsageException($"{path}: unknown key '{property.Name}'; valid keys: {string.Join(", ", ValidKeys(unusable, commandKeys))}");
             }

@@ -13,8 +13,14 @@ public sealed class UnusableSettingTests(SmallModelFixture fixture) : IClassFixt
     private const string FinetuneReason =
         "does not apply to finetune, which takes the architecture, initial weights and input scaling from the --model file";
 
+    private const string RotatedCopiesReason =
+        "does not apply to finetune, which trains on the original training samples only; use --augment affine with --rotate DEGREES for random rotations";
+
     private const string GalleryReason =
-        "does not apply to gallery, which uses only the settings data, rotate, translate, scale and seed";
+        "does not apply to gallery, which uses only the settings data, rotate, translate, scale, seed and variants";
+
+    /// <summary>The reason finetune gives for <paramref name="key"/>: rotated copies are training data, not part of the model.</summary>
+    private static string FinetuneReasonFor(string key) => key == "rotated-copies" ? RotatedCopiesReason : FinetuneReason;
 
     /// <summary>Every setting that finetune takes from the model file, with a valid JSON value and the same value as option text.</summary>
     private static readonly (string Key, string Json, string Text)[] ModelSettingValues =
@@ -88,7 +94,7 @@ public sealed class UnusableSettingTests(SmallModelFixture fixture) : IClassFixt
 
         var result = CliRunner.Run("finetune", "--model", fixture.ModelPath, "--data", TestData.DigitsMatPath, "--config", config, "--out", output);
 
-        AssertOneError(result, "finetune", $"{config}: key '{key}' {FinetuneReason}");
+        AssertOneError(result, "finetune", $"{config}: key '{key}' {FinetuneReasonFor(key)}");
         Assert.False(File.Exists(output), "finetune wrote a model although it rejected its settings");
     }
 
@@ -100,7 +106,7 @@ public sealed class UnusableSettingTests(SmallModelFixture fixture) : IClassFixt
 
         var result = CliRunner.Run("finetune", "--model", fixture.ModelPath, "--data", TestData.DigitsMatPath, $"--{key}", text, "--out", output);
 
-        AssertOneError(result, "finetune", $"--{key} {FinetuneReason}");
+        AssertOneError(result, "finetune", $"--{key} {FinetuneReasonFor(key)}");
         Assert.False(File.Exists(output), "finetune wrote a model although it rejected its settings");
     }
 
