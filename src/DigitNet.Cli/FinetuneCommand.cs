@@ -135,8 +135,16 @@ public static class FinetuneCommand
         ["test_loss"] = outcome.TestAfter.Loss,
         ["valid_loss_before"] = outcome.ValidBefore.Loss,
         ["valid_loss"] = outcome.ValidAfter.Loss,
-        ["settings"] = TrainingOptionTable.ToJson(options),
+        ["settings"] = UsedSettings(options),
     };
+
+    /// <summary>The settings fine-tuning used: the model settings are left out, since the model file, not these values, set them.</summary>
+    private static JsonObject UsedSettings(TrainingOptions options)
+    {
+        var settings = TrainingOptionTable.ToJson(options);
+        foreach (string name in ModelSettings) settings.Remove(name);
+        return settings;
+    }
 
     private static string Help()
     {

@@ -74,4 +74,19 @@ public sealed class FinetuneCommandTests(SmallModelFixture fixture) : IClassFixt
         using var summary = JsonDocument.Parse(result.StandardOutput);
         Assert.Equal(model, summary.RootElement.GetProperty("finetuned_from").GetString());
     }
+
+    [Fact]
+    public void FinetuneSummaryOmitsModelSettings()
+    {
+        string tuned = OutputPath("tuned.safetensors");
+
+        var result = CliRunner.Run("finetune", "--model", fixture.ModelPath, "--data", TestData.DigitsMatPath, "--epochs", "1", "--out", tuned, "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var summary = JsonDocument.Parse(result.StandardOutput);
+        var settings = summary.RootElement.GetProperty("settings");
+        foreach (string name in new[] { "hidden", "activation", "loss", "layers", "scaling", "init", "rotated-copies" })
+            Assert.False(settings.TryGetProperty(name, out _), $"settings records '{name}', which the model file set");
+        Assert.Equal(1, settings.GetProperty("epochs").GetInt32());
+    }
 }
