@@ -38,10 +38,8 @@ public static class TrainCommand
         if (modelPath is not null) FileChecks.CheckWritable(modelPath, "--out", "model.safetensors");
         if (plotPath is not null) FileChecks.CheckWritable(plotPath, "--plot", "curves.png");
         var data = DigitsMat.Load(options.Data);
-        // Each rotated copy adds one rotated image per training sample before training.
-        int copies = options.RotatedCopies.Count;
-        NoteWholeBatch("train", options, data.Train.Count * (copies + 1),
-            copies == 0 ? null : $"{data.Train.Count} plus {data.Train.Count * copies} rotated copies");
+        var samples = TrainingRun.TrainingSamples(options, data.Train.Count);
+        NoteWholeBatch("train", options, samples.Count, samples.Detail);
 
         var progress = new ConsoleProgress();
         RunOutcome outcome;

@@ -74,6 +74,19 @@ public static class TrainingRun
         options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
 
     /// <summary>
+    /// Returns the number of samples a run trains on, with <paramref name="originalCount"/> samples
+    /// in the training split and one more of each per rotated copy, and for messages what the
+    /// count is made of, such as "5000 plus 5000 rotated copies" (null without copies).
+    /// </summary>
+    public static (int Count, string? Detail) TrainingSamples(TrainingOptions options, int originalCount)
+    {
+        int copies = options.RotatedCopies.Count;
+        return copies == 0
+            ? (originalCount, null)
+            : (originalCount * (copies + 1), $"{originalCount} plus {originalCount * copies} rotated copies");
+    }
+
+    /// <summary>
     /// Applies every check that <see cref="Run"/> makes on <paramref name="options"/> before it
     /// trains, and returns the network they describe, not yet initialised. Callers that start many
     /// runs, such as a sweep, call it first so that no run fails on its settings after others have trained.
@@ -111,9 +124,8 @@ public static class TrainingRun
         if (options.Layers is not null && options.Loss == "mse" && architecture.Layers[^1].Kind != "sigmoid")
             throw new OptionException($"--layers: with --loss mse the layer list must end in 'sigmoid' (it ends in '{architecture.Layers[^1]}'); append ', sigmoid' or use --loss cross-entropy");
 
-        int copies = options.RotatedCopies.Count;
-        string? countDetail = copies == 0 ? null : $"{trainCount} plus {copies * trainCount} rotated copies";
-        Trainer.CheckBatchSize(network, options.BatchSize, trainCount * (copies + 1), countDetail);
+        var samples = TrainingSamples(options, trainCount);
+        Trainer.CheckBatchSize(network, options.BatchSize, samples.Count, samples.Detail);
 
         _ = ParseInit(options.Init);
         _ = Loss.FromName(options.Loss);
