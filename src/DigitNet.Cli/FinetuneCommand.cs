@@ -95,7 +95,7 @@ public static class FinetuneCommand
             throw named;
         }
 
-        // The loss can only go wrong through the step size here: the loss comes from the model.
+        // The model file fixes the loss, so a smaller learning rate is the only hint.
         if (outcome.Training.StopReason == StopReason.Diverged)
             return TrainCommand.ReportDiverged("finetune", outcome.Training, "lower --lr");
 
@@ -138,7 +138,7 @@ public static class FinetuneCommand
         ["settings"] = UsedSettings(options),
     };
 
-    /// <summary>The settings fine-tuning used: the model settings are left out, since the model file, not these values, set them.</summary>
+    /// <summary>Returns the settings fine-tuning used, without the model settings, which the model file sets instead.</summary>
     private static JsonObject UsedSettings(TrainingOptions options)
     {
         var settings = TrainingOptionTable.ToJson(options);

@@ -193,7 +193,7 @@ public sealed class BatchSizeCheckTests
     }
 
     [Fact]
-    public void FineTuningFrozenBatchNormTakesBatchOfOne()
+    public void FineTuningTakesLastBatchOfOne()
     {
         var options = new TrainingOptions { Layers = BatchNorm1d, Loss = "cross-entropy", Init = "he", LearningRate = 0.01, BatchSize = 4, Epochs = 1, Threads = 1 };
         var outcome = TrainingRun.Run(options, Splits(20));
